@@ -1,0 +1,183 @@
+"""The command line: `python -m dcgan_helpers {train,generate,gif,evaluate} ...`.
+
+Heavy imports (TensorFlow) happen only after the arguments are parsed, so `--help`
+is instant, and user mistakes print one line starting with "error:" (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+MODEL_NAMES = ["fast", "gans_in_action", "lab", "paper64", "tutorial", "vanilla"]
+DATASET_NAMES = ["digits", "fashion_mnist", "mnist"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dcgan_helpers",
+        description="Train GANs/DCGANs, sample from them, animate and evaluate their progress.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a GAN into a run folder",
+                       description="Train a GAN; every epoch writes a sample grid and a log row, "
+                                   "checkpoints let --resume continue after an interruption.")
+    t.add_argument("--model", choices=MODEL_NAMES,
+                   help="architecture (default: tutorial, the TensorFlow DCGAN tutorial; "
+                        "fast with --preset fast)")
+    t.add_argument("--dataset", default="digits", choices=DATASET_NAMES,
+                   help="training images (default: digits, bundled with scikit-learn, no download)")
+    t.add_argument("--data-dir", help="folder of IDX files (or mnist.npz) to read instead of "
+                                      "downloading; default: $DCGAN_DATA_DIR")
+    t.add_argument("--limit", type=int, help="use only the first N images (quick runs)")
+    t.add_argument("--preset", choices=["published", "fast"], default="published",
+                   help="'published': the model's source recipe; 'fast': this project's CPU recipe "
+                        "(model 'fast', measured in benchmarks/); explicit flags override either")
+    t.add_argument("--epochs", type=int, help="total epochs (default: the model's published value)")
+    t.add_argument("--batch-size", type=int, help="global batch size (default: published value)")
+    t.add_argument("--lr-g", type=float, help="generator learning rate (Adam)")
+    t.add_argument("--lr-d", type=float, help="discriminator learning rate (Adam)")
+    t.add_argument("--beta1", type=float, help="Adam beta_1 for both networks")
+    t.add_argument("--latent-dim", type=int, help="size of the noise vector (default 100)")
+    t.add_argument("--seed", type=int, help="random seed (default: drawn at random and recorded "
+                                            "in run.json)")
+    t.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N epochs "
+                                                        "(and always at the end)")
+    t.add_argument("--max-minutes", type=float, help="stop cleanly after M minutes of training "
+                                                     "(checkpoint, grid and generator saved)")
+    t.add_argument("--out", required=True, help="run folder for everything the run writes")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its latest checkpoint")
+    t.add_argument("--overwrite", action="store_true",
+                   help="delete the run already in --out and start again")
+    t.add_argument("--dry-run", action="store_true",
+                   help="one tiny step end to end that writes every kind of output")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    g = sub.add_parser("generate", help="write generated images (PNG grid or .npy array)",
+                       description="Draw images from a trained generator.")
+    src = g.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="run folder (uses generator.keras or the latest checkpoint)")
+    src.add_argument("--generator", help="a generator saved as FILE.keras")
+    g.add_argument("--num", type=_positive_int, default=64, help="how many images (default 64)")
+    g.add_argument("--out", required=True,
+                   help="FILE.png for a grid, or FILE.npy for an array (N, H, W, C) in [-1, 1]")
+    g.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    g.add_argument("--noise", choices=["normal", "uniform"],
+                   help="noise distribution (default: the run's; normal for a bare --generator)")
+    g.add_argument("--force", action="store_true", help="replace --out if it exists")
+
+    a = sub.add_parser("gif", help="animate a run's per-epoch grids",
+                       description="Write an animated GIF of the per-epoch sample grids.")
+    a.add_argument("--run", required=True, help="run folder")
+    a.add_argument("--out", help="GIF file (default: RUN/training.gif)")
+    a.add_argument("--fps", type=float, default=4.0, help="frames per second (default 4)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ info and the no-GPU notice
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    _import_tensorflow(quiet=os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3")
+    from .errors import UserError
+
+    try:
+        return {"train": _train, "generate": _generate, "gif": _gif}[args.command](args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run again with --resume to continue from the last checkpoint",
+              file=sys.stderr)
+        return 130
+
+
+def _import_tensorflow(quiet: bool) -> None:
+    """Import TensorFlow; with `quiet`, drop what its C++ core prints while loading.
+
+    TensorFlow's GPU-capable wheel writes CUDA-stub notices straight to file
+    descriptor 2 on machines without a GPU; they are not errors. Set
+    TF_CPP_MIN_LOG_LEVEL=0 to see them (and every other C++ log line).
+    """
+    if not quiet:
+        import tensorflow  # noqa: F401
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .images import grid_files, make_gif
+    from .run import train
+
+    model = args.model or ("fast" if args.preset == "fast" else "tutorial")
+    config = TrainConfig(
+        model=model, dataset=args.dataset, data_dir=args.data_dir, limit=args.limit,
+        epochs=args.epochs, batch_size=args.batch_size, lr_g=args.lr_g, lr_d=args.lr_d,
+        beta1=args.beta1, latent_dim=args.latent_dim, seed=args.seed,
+        checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
+    if args.dry_run:
+        small = min(args.batch_size or 8, 8)
+        config.batch_size, config.limit, config.epochs, config.checkpoint_every = small, small, 1, 1
+    result = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
+                   progress=not args.no_progress)
+    frames = grid_files(args.out)
+    if frames:
+        make_gif(frames, os.path.join(args.out, "training.gif"))
+    print(f"trained {result.epochs_done} epochs ({result.steps_done} steps) in {args.out}: "
+          f"generator.keras, log.csv, grids/, checkpoints/, losses.png, training.gif")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .errors import ConfigError
+    from .sampling import generate, generator_from_run, load_generator, write_images
+
+    if os.path.exists(args.out) and not args.force:
+        raise ConfigError(f"{args.out} already exists; pass --force to replace it")
+    if args.run:
+        generator, noise = generator_from_run(args.run)
+    else:
+        generator, noise = load_generator(args.generator), "normal"
+    images = generate(generator, args.num, args.noise or noise, args.seed)
+    write_images(images, args.out)
+    print(f"wrote {len(images)} images of shape {images.shape[1:]} to {args.out}")
+    return 0
+
+
+def _gif(args: argparse.Namespace) -> int:
+    from .errors import DataError
+    from .images import grid_files, make_gif
+
+    if not os.path.isdir(args.run):
+        raise DataError(f"run folder not found: {args.run}")
+    frames = grid_files(args.run)
+    if not frames:
+        raise DataError(f"{args.run}: no grids/epoch_*.png yet; train for an epoch first")
+    out = make_gif(frames, args.out or os.path.join(args.run, "training.gif"), fps=args.fps)
+    print(f"wrote {out} ({len(frames)} epochs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Model builders for every architecture in the collection, and the recipes they come with.
+
+`get_spec(name)` returns a ModelSpec; `spec.build()` returns (generator, discriminator).
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from . import fast, gans_in_action, lab, paper64, tutorial, vanilla
+from .spec import ModelSpec
+
+MODELS: dict[str, ModelSpec] = {
+    "vanilla": ModelSpec(
+        "vanilla", "GANs in Action ch. 3 (fully connected)",
+        vanilla.build_generator, vanilla.build_discriminator,
+        from_logits=False, lr_g=1e-3, lr_d=1e-3, batch_size=128, epochs=50, checkpoint_every=5),
+    "tutorial": ModelSpec(
+        "tutorial", "TensorFlow DCGAN tutorial (seeds 000, 002)",
+        tutorial.build_generator, tutorial.build_discriminator,
+        from_logits=True, lr_g=1e-4, lr_d=1e-4, batch_size=256, epochs=50, checkpoint_every=15),
+    "gans_in_action": ModelSpec(
+        "gans_in_action", "GANs in Action ch. 4 (seed 001)",
+        gans_in_action.build_generator, gans_in_action.build_discriminator,
+        from_logits=False, lr_g=1e-3, lr_d=1e-3, batch_size=128, epochs=50, checkpoint_every=5),
+    "lab": ModelSpec(
+        "lab", "Smart Design Lab DCGAN (seed 004)",
+        lab.build_generator, lab.build_discriminator,
+        from_logits=True, noise="uniform", lr_g=1e-3, lr_d=1e-3, batch_size=100, epochs=100,
+        checkpoint_every=5),
+    "paper64": ModelSpec(
+        "paper64", "DCGAN paper at 64x64 (seed 003)",
+        paper64.build_generator, paper64.build_discriminator, image_shape=(64, 64, 1),
+        from_logits=False, lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=128, epochs=35,
+        checkpoint_every=5, lr_decay_epochs=(10, 20, 25)),
+    "fast": ModelSpec(
+        "fast", "this project's CPU recipe (benchmarks/time_to_quality.py)",
+        fast.build_generator, fast.build_discriminator,
+        from_logits=True, lr_g=5e-4, lr_d=5e-4, beta1=0.5, batch_size=32, epochs=5, checkpoint_every=1),
+}
+
+
+def model_names() -> list[str]:
+    return sorted(MODELS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The ModelSpec called `name`, or a ConfigError listing the known names."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(model_names())}")
+    return MODELS[name]
+
+
+__all__ = ["MODELS", "ModelSpec", "get_spec", "model_names"]

@@ -1,0 +1,76 @@
+"""Load a trained generator (from a .keras file or a run folder) and draw images from it."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .atomic import write_bytes
+from .config import TrainConfig
+from .errors import ConfigError, DataError
+from .images import save_grid
+from .models import get_spec
+from .noise import sample_noise
+
+
+def load_generator(path: str) -> keras.Model:
+    """A generator saved with `model.save("....keras")`, loaded for inference."""
+    if not os.path.isfile(path):
+        raise DataError(f"generator file not found: {path}")
+    if not path.endswith(".keras"):
+        raise DataError(f"{path}: expected a generator saved in the .keras format")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises several types for a bad archive
+        raise DataError(f"{path}: not a readable .keras model ({type(e).__name__}: {e})") from e
+
+
+def generator_from_run(run_dir: str) -> tuple[keras.Model, str]:
+    """The run's final generator.keras, else its generator rebuilt from the latest checkpoint.
+
+    Returns the model and the noise kind ("normal" or "uniform") it was trained with.
+    """
+    run_file = os.path.join(run_dir, "run.json")
+    if not os.path.isfile(run_file):
+        raise DataError(f"{run_dir}: not a run folder (no run.json); give the --out of a train run")
+    cfg = TrainConfig.from_json_file(run_file)
+    spec = get_spec(cfg.model)
+    final = os.path.join(run_dir, "generator.keras")
+    if os.path.isfile(final):
+        return load_generator(final), spec.noise
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    if latest is None:
+        raise DataError(f"{run_dir}: holds neither generator.keras nor a checkpoint yet")
+    generator, _ = spec.build(cfg.image_shape, cfg.latent_dim)
+    tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
+    return generator, spec.noise
+
+
+def generate(generator: keras.Model, num: int, noise: str = "normal", seed: int = 0,
+             batch_size: int = 256) -> np.ndarray:
+    """`num` images (N, H, W, C) in [-1, 1] from noise drawn with `seed`, in batches."""
+    if num < 1:
+        raise ConfigError(f"--num must be at least 1, got {num}")
+    latent_dim = int(generator.input_shape[-1])
+    z = sample_noise(num, latent_dim, noise, (seed, 7))
+    out = [generator(z[i:i + batch_size], training=False).numpy()
+           for i in range(0, num, batch_size)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def write_images(images: np.ndarray, path: str) -> str:
+    """Save images as a PNG grid (.png) or as an array in [-1, 1] (.npy)."""
+    if os.path.isdir(path):
+        raise ConfigError(f"--out {path} is a folder; give a file name ending in .png or .npy")
+    if path.endswith(".png"):
+        return save_grid(images, path)
+    if path.endswith(".npy"):
+        buf = io.BytesIO()
+        np.save(buf, images)
+        write_bytes(path, buf.getvalue())
+        return path
+    raise ConfigError(f"--out {path}: expected a file name ending in .png (grid) or .npy (array)")

@@ -1,0 +1,85 @@
+"""The TensorFlow tutorial's GAN update as one compiled step, on one device or many.
+
+Each step draws a batch of noise, runs G and D once under two gradient tapes, and
+updates both networks with their own optimizers, as the tutorial does. Losses are
+averaged over the *global* batch (`tf.nn.compute_average_loss`), so a step split
+across replicas by a `tf.distribute` strategy makes the same update as one device.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
+from .noise import sample_noise
+
+
+class GANTrainStep:
+    """Holds the two models and optimizers and a compiled `__call__(images) -> metrics`.
+
+    Build the models, optimizers and this object inside `strategy.scope()` when using a
+    strategy. The step counter is a variable so that checkpoints carry it.
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model,
+                 g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
+                 *, latent_dim: int, global_batch_size: int, noise: str = "normal",
+                 from_logits: bool = True, seed: int = 0,
+                 strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False):
+        self.generator = generator
+        self.discriminator = discriminator
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.latent_dim = int(latent_dim)
+        self.global_batch_size = int(global_batch_size)
+        self.noise = noise
+        self.from_logits = from_logits
+        self.seed = int(seed)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self._compiled = tf.function(self._distributed_step, jit_compile=jit_compile or None)
+
+    # -- one replica's share of the global batch
+    def replica_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        ctx = tf.distribute.get_replica_context()
+        local = tf.shape(images)[0]
+        start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local
+        seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
+        all_noise = sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
+        noise = all_noise[start:start + local]
+
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = self.generator(noise, training=True)
+            real_output = self.discriminator(images, training=True)
+            fake_output = self.discriminator(fake_images, training=True)
+            g_loss = tf.nn.compute_average_loss(
+                generator_loss_per_example(fake_output, self.from_logits),
+                global_batch_size=self.global_batch_size)
+            d_loss = tf.nn.compute_average_loss(
+                discriminator_loss_per_example(real_output, fake_output, self.from_logits),
+                global_batch_size=self.global_batch_size)
+
+        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        scale = 1.0 / self.global_batch_size
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": tf.reduce_sum(probability(real_output, self.from_logits)) * scale,
+            "d_fake": tf.reduce_sum(probability(fake_output, self.from_logits)) * scale,
+        }
+
+    def _distributed_step(self, images) -> dict[str, tf.Tensor]:
+        per_replica = self.strategy.run(self.replica_step, args=(images,))
+        out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+               for k, v in per_replica.items()}
+        self.step.assign_add(1)
+        return out
+
+    def __call__(self, images) -> dict[str, tf.Tensor]:
+        """One update of D and G on a batch (a distributed batch under a strategy)."""
+        return self._compiled(images)
