@@ -97,16 +97,21 @@ def plot_losses(rows: Sequence[dict], path: str | None = None, x: str = "epoch")
 
 def make_gif(frames_glob: str | Sequence[str], path: str, fps: float = 4.0,
              hold_last: int = 4) -> str:
-    """Write an animated GIF (imageio v3 API) from PNG files, in name order; loops forever."""
+    """Write an animated GIF (imageio v3 API) from PNG files, in name order; loops forever.
+
+    The last frame stays on screen `hold_last` times longer, so the final result is seen.
+    """
     import imageio.v3 as iio
 
     files = sorted(glob.glob(frames_glob)) if isinstance(frames_glob, str) else list(frames_glob)
     if not files:
         raise FileNotFoundError(f"no frames to animate: nothing matches {frames_glob}")
     frames = [iio.imread(f) for f in files]
-    frames += [frames[-1]] * hold_last
+    durations = [int(1000 / fps)] * len(frames)
+    durations[-1] *= max(1, hold_last)
     buf = io.BytesIO()
-    iio.imwrite(buf, np.stack(frames), extension=".gif", duration=int(1000 / fps), loop=0)
+    duration = durations if len(frames) > 1 else durations[0]  # Pillow wants a number for one frame
+    iio.imwrite(buf, np.stack(frames), extension=".gif", duration=duration, loop=0)
     write_bytes(path, buf.getvalue())
     return path
 

@@ -1,0 +1,124 @@
+"""Data loading: every source users point at, and a clear error for every bad input."""
+
+import gzip
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from dcgan_helpers import datasets
+from dcgan_helpers.datasets import load_images
+from dcgan_helpers.errors import DataError
+from conftest import write_idx
+
+
+def test_real_mnist_test_split_is_used_with_a_log_line(mnist_dir, caplog):
+    with caplog.at_level(logging.WARNING):
+        x, y = load_images("mnist", data_dir=mnist_dir)
+    assert x.shape == (10000, 28, 28, 1) and x.dtype == np.uint8
+    assert y.shape == (10000,) and set(np.unique(y)) == set(range(10))
+    assert "test split" in caplog.text and "t10k-images" in caplog.text
+
+
+def test_env_var_and_limit(mnist_dir, monkeypatch):
+    monkeypatch.setenv("DCGAN_DATA_DIR", mnist_dir)
+    x, y = load_images("mnist", limit=100)
+    assert x.shape == (100, 28, 28, 1) and len(y) == 100
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_train_split_preferred_gzipped_or_not(idx_folder, gz):
+    folder = idx_folder("train", n=40, gz=gz)
+    idx_folder("t10k", n=12, gz=gz, folder=folder)
+    x, _ = load_images("mnist", data_dir=folder)
+    assert x.shape == (40, 28, 28, 1)
+    x, _ = load_images("mnist", data_dir=folder, split="test")
+    assert x.shape == (12, 28, 28, 1)
+
+
+def test_npz(tmp_path):
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "mnist.npz", x_train=rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+             y_train=np.arange(20) % 10, x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5))
+    x, y = load_images("mnist", data_dir=str(tmp_path))
+    assert x.shape == (20, 28, 28, 1) and list(y[:3]) == [0, 1, 2]
+
+
+def test_fashion_found_in_debian_folder(idx_folder, monkeypatch):
+    folder = idx_folder("train", n=16)
+    monkeypatch.delenv("DCGAN_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", folder)
+    x, _ = load_images("fashion_mnist")
+    assert x.shape == (16, 28, 28, 1)
+
+
+def test_env_var_subfolder_per_dataset(idx_folder, tmp_path, monkeypatch):
+    idx_folder("train", n=8, folder=tmp_path / "root" / "fashion_mnist")
+    idx_folder("train", n=9, folder=tmp_path / "root" / "mnist")
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path / "root"))
+    assert len(load_images("fashion_mnist")[0]) == 8
+    assert len(load_images("mnist")[0]) == 9
+
+
+def test_digits_look_like_mnist():
+    x, y = load_images("digits")
+    assert x.shape == (1797, 28, 28, 1) and x.dtype == np.uint8
+    assert x[:, :4].max() == 0 and x[:, 24:].max() == 0  # MNIST-style empty border
+    assert x.max() > 200 and set(np.unique(y)) == set(range(10))
+
+
+def test_missing_folder():
+    with pytest.raises(DataError, match="data folder not found: /no/such/folder"):
+        load_images("mnist", data_dir="/no/such/folder")
+
+
+def test_folder_without_idx_files(tmp_path):
+    (tmp_path / "readme.txt").write_text("hello")
+    with pytest.raises(DataError, match=r"no IDX files in .*train-images-idx3-ubyte"):
+        load_images("mnist", data_dir=str(tmp_path))
+
+
+def test_bad_magic_number(idx_folder):
+    folder = idx_folder("train", n=4, gz=False)
+    write_idx(os.path.join(folder, "train-images-idx3-ubyte"), np.zeros((4, 28, 28)), magic=0x0801)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: bad magic number 0x00000801, expected 0x00000803"):
+        load_images("mnist", data_dir=folder)
+
+
+def test_truncated_gzip(idx_folder, mnist_dir):
+    folder = idx_folder("train", n=4)
+    src = os.path.join(mnist_dir, "t10k-images-idx3-ubyte.gz")
+    with open(src, "rb") as f:
+        head = f.read(50_000)
+    with open(os.path.join(folder, "train-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(head)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: truncated or corrupt gzip"):
+        load_images("mnist", data_dir=folder)
+
+
+def test_truncated_raw_file(idx_folder):
+    folder = idx_folder("train", n=4, gz=False)
+    path = os.path.join(folder, "train-images-idx3-ubyte")
+    with open(path, "r+b") as f:
+        f.truncate(16 + 28 * 28 * 2)
+    with pytest.raises(DataError, match=r"header says shape \(4, 28, 28\).*truncated"):
+        load_images("mnist", data_dir=folder)
+
+
+def test_image_label_count_mismatch(idx_folder):
+    folder = idx_folder("train", n=10)
+    write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), np.zeros(7), gz=True)
+    with pytest.raises(DataError, match="holds 10 images but .*train-labels-idx1-ubyte.gz holds 7 labels"):
+        load_images("mnist", data_dir=folder)
+
+
+def test_unknown_dataset_lists_known_ones():
+    with pytest.raises(DataError, match="unknown dataset 'cifar'; known datasets: digits, fashion_mnist, mnist"):
+        load_images("cifar")
+
+
+def test_bad_limit():
+    with pytest.raises(DataError, match="--limit must be a positive"):
+        load_images("digits", limit=0)
