@@ -12,7 +12,7 @@ import os
 import sys
 
 MODEL_NAMES = ["fast", "gans_in_action", "lab", "paper64", "tutorial", "vanilla"]
-DATASET_NAMES = ["digits", "fashion_mnist", "mnist"]
+DATASET_NAMES = ["digits", "fashion_mnist", "folder", "mnist"]
 
 
 def _positive_int(text: str) -> int:
@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="architecture (default: tutorial, the TensorFlow DCGAN tutorial; "
                         "fast with --preset fast)")
     t.add_argument("--dataset", default="digits", choices=DATASET_NAMES,
-                   help="training images (default: digits, bundled with scikit-learn, no download)")
+                   help="training images (default: digits, bundled with scikit-learn, no download; "
+                        "folder: your own images in --data-dir)")
+    t.add_argument("--channels", type=int, choices=[1, 3],
+                   help="image channels the model makes: 1 grayscale, 3 RGB (default: the model's)")
     t.add_argument("--data-dir", help="folder of IDX files (or mnist.npz) to read instead of "
                                       "downloading; default: $DCGAN_DATA_DIR")
     t.add_argument("--limit", type=int, help="use only the first N images (quick runs)")
@@ -135,6 +138,7 @@ def _train(args: argparse.Namespace) -> int:
         model=model, dataset=args.dataset, data_dir=args.data_dir, limit=args.limit,
         epochs=args.epochs, batch_size=args.batch_size, lr_g=args.lr_g, lr_d=args.lr_d,
         beta1=args.beta1, latent_dim=args.latent_dim, seed=args.seed,
+        image_shape=_image_shape(model, args.channels),
         checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
     if args.dry_run:
         small = min(args.batch_size or 8, 8)
@@ -147,6 +151,15 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained {result.epochs_done} epochs ({result.steps_done} steps) in {args.out}: "
           f"generator.keras, log.csv, grids/, checkpoints/, losses.png, training.gif")
     return 0
+
+
+def _image_shape(model: str, channels: int | None):
+    if channels is None:
+        return None
+    from .models import get_spec
+
+    height, width, _ = get_spec(model).image_shape
+    return (height, width, channels)
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -134,8 +134,20 @@ def load_digits_28(data_dir: str | None = None, split: str = "train") -> tuple[n
     return out, bunch.target.astype(np.uint8)
 
 
+def load_folder(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Your own images: every readable picture below `data_dir`, padded to 64x64 (no labels: -1)."""
+    from .image_folder import load_image_folder
+
+    folder = resolve_data_dir("folder", data_dir)
+    if not folder:
+        raise DataError(f"--dataset folder needs --data-dir DIR (or {DATA_DIR_ENV}): a folder of images")
+    images = load_image_folder(folder, size=64)
+    return images, np.full(len(images), -1, dtype=np.int64)
+
+
 LOADERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "digits": load_digits_28,
+    "folder": load_folder,
     "fashion_mnist": load_fashion_mnist,
     "mnist": load_mnist,
 }

@@ -115,10 +115,55 @@ def test_image_label_count_mismatch(idx_folder):
 
 
 def test_unknown_dataset_lists_known_ones():
-    with pytest.raises(DataError, match="unknown dataset 'cifar'; known datasets: digits, fashion_mnist, mnist"):
+    with pytest.raises(DataError, match="unknown dataset 'cifar'; known datasets: digits, fashion_mnist, folder, mnist"):
         load_images("cifar")
 
 
 def test_bad_limit():
     with pytest.raises(DataError, match="--limit must be a positive"):
         load_images("digits", limit=0)
+
+
+def make_pictures(folder, n_good=3, mode="L", size=(40, 30)):
+    from PIL import Image
+
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n_good):
+        Image.new(mode, size, color=200 if mode == "L" else (200, 10, 10)).save(os.path.join(folder, f"ok{i}.png"))
+
+
+def test_image_folder_skips_and_counts_bad_files(tmp_path, caplog):
+    from dcgan_helpers.image_folder import load_image_folder
+
+    folder = tmp_path / "imgs"
+    make_pictures(folder, 3)
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "notes.txt").write_text("hello")
+    with caplog.at_level(logging.WARNING):
+        x = load_image_folder(str(folder), size=32)
+    assert x.shape == (3, 32, 32, 1)
+    assert "skipped 3 unusable files (1 corrupt, 1 empty, 1 not an image)" in caplog.text
+    assert x[:, 0].max() == 0 and x[:, 16].max() == 200  # 40x30 padded top and bottom
+
+
+def test_image_folder_with_nothing_usable_is_refused(tmp_path):
+    from dcgan_helpers.image_folder import load_image_folder
+
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "b.txt").write_text("x")
+    with pytest.raises(DataError, match="no usable images .*skipped 2 unusable files"):
+        load_image_folder(str(tmp_path))
+
+
+def test_rgb_folder_for_a_grayscale_model_is_refused(tmp_path):
+    from dcgan_helpers.config import TrainConfig
+    from dcgan_helpers.run import train
+
+    make_pictures(tmp_path / "rgb", 4, mode="RGB")
+    cfg = TrainConfig(model="fast", dataset="folder", data_dir=str(tmp_path / "rgb"), epochs=1, batch_size=2)
+    with pytest.raises(DataError, match="3-channel \\(RGB\\) images but the model expects 1-channel \\(grayscale\\)"):
+        train(cfg, str(tmp_path / "run"), progress=False)
+    assert not (tmp_path / "run").exists()
+    cfg.image_shape = (28, 28, 3)
+    assert train(cfg, str(tmp_path / "run"), progress=False).generator.output_shape == (None, 28, 28, 3)
