@@ -64,7 +64,7 @@ class Run:
     run_dir: str
     step: GANTrainStep
     sample_noise: tf.Variable
-    train_images: np.ndarray
+    train_images: np.ndarray | None
     extras: dict = field(default_factory=dict)
 
     @property
@@ -129,13 +129,19 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
           callbacks: list[Callback] | tuple = (), progress: bool = True,
           strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
           train_images: np.ndarray | None = None,
+          dataset_fn: Callable[[int], tf.data.Dataset] | None = None,
+          steps_per_epoch: int | None = None,
           on_epoch_images: Callable[[int, np.ndarray], None] | None = None) -> RunResult:
     """Train a GAN as `config` says, saving into the run folder `out`.
 
     With `resume`, continue from the newest checkpoint in `out` (the epoch count goes
-    on; epochs after that checkpoint are redone and their log rows replaced). Pass
-    `train_images` (uint8, N x H x W x C) to train on your own array instead of a named
-    dataset. `on_epoch_images(epoch, samples)` is called with the fixed-noise samples.
+    on; epochs after that checkpoint are redone and their log rows replaced).
+
+    Data: the named `config.dataset` by default; or `train_images` (uint8, N x H x W x C);
+    or, for data too big for memory, `dataset_fn(epoch)` returning a shuffled tf.data
+    pipeline of float32 batches in [-1, 1] (fixed batch size, e.g. read from TFRecord)
+    with `steps_per_epoch` batches. `on_epoch_images(epoch, samples)` gets the
+    fixed-noise samples after each epoch (to show them in a notebook).
     """
     # Check everything (settings, data, folder) before writing anything.
     config.validate()
@@ -144,10 +150,16 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         log.info("%s holds no run yet; starting a new one", out)
     cfg = _resolve_config(config, out, resuming)
     spec = get_spec(cfg.model)
-    if train_images is None:
-        train_images, _ = load_images(cfg.dataset, cfg.data_dir, cfg.limit)
-    check_shape(train_images.shape, cfg.image_shape, f"dataset {cfg.dataset!r}")
-    steps_per_epoch = len(train_images) // cfg.batch_size
+    if dataset_fn is None:
+        if train_images is None:
+            train_images, _ = load_images(cfg.dataset, cfg.data_dir, cfg.limit)
+        check_shape(train_images.shape, cfg.image_shape, f"dataset {cfg.dataset!r}")
+        steps_per_epoch = len(train_images) // cfg.batch_size
+
+        def dataset_fn(epoch: int) -> tf.data.Dataset:
+            return make_dataset(train_images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
+    elif not steps_per_epoch:
+        raise ConfigError("dataset_fn needs steps_per_epoch (batches per epoch)")
     if steps_per_epoch == 0:
         raise ConfigError(f"only {len(train_images)} images for a batch size of {cfg.batch_size}; "
                           f"lower --batch-size or raise --limit")
@@ -189,7 +201,7 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
     stopped_early = False
     epoch = start_epoch
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
-        ds = make_dataset(train_images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
+        ds = dataset_fn(epoch)
         if strategy.num_replicas_in_sync > 1:
             ds = strategy.experimental_distribute_dataset(ds)
         sums = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
