@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "(and always at the end)")
     t.add_argument("--max-minutes", type=float, help="stop cleanly after M minutes of training "
                                                      "(checkpoint, grid and generator saved)")
+    t.add_argument("--strategy", choices=["default", "mirrored", "multi-worker", "tpu"],
+                   default="default",
+                   help="tf.distribute strategy; the global batch is split over its replicas "
+                        "(mirrored: all local GPUs; multi-worker: machines in $TF_CONFIG)")
+    t.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    t.add_argument("--mixed-precision", action="store_true",
+                   help="float16 compute with float32 weights and loss scaling (for GPUs)")
     t.add_argument("--out", required=True, help="run folder for everything the run writes")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its latest checkpoint")
@@ -130,6 +137,7 @@ def _import_tensorflow(quiet: bool) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from .config import TrainConfig
+    from .distribute import make_strategy
     from .images import grid_files, make_gif
     from .run import train
 
@@ -138,13 +146,14 @@ def _train(args: argparse.Namespace) -> int:
         model=model, dataset=args.dataset, data_dir=args.data_dir, limit=args.limit,
         epochs=args.epochs, batch_size=args.batch_size, lr_g=args.lr_g, lr_d=args.lr_d,
         beta1=args.beta1, latent_dim=args.latent_dim, seed=args.seed,
-        image_shape=_image_shape(model, args.channels),
+        image_shape=_image_shape(model, args.channels), mixed_precision=args.mixed_precision,
         checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
     if args.dry_run:
         small = min(args.batch_size or 8, 8)
         config.batch_size, config.limit, config.epochs, config.checkpoint_every = small, small, 1, 1
     result = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, strategy=make_strategy(args.strategy),
+                   jit_compile=args.xla)
     frames = grid_files(args.out)
     if frames:
         make_gif(frames, os.path.join(args.out, "training.gif"))

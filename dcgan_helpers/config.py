@@ -35,6 +35,7 @@ class TrainConfig:
     num_examples: int = 16
     max_minutes: float | None = None
     eval_every: int = 0
+    mixed_precision: bool = False
     extra: dict = field(default_factory=dict)
 
     def resolved(self) -> "TrainConfig":

@@ -15,8 +15,10 @@ def sample_noise(n: int | tf.Tensor, latent_dim: int, kind: str = "normal",
     draws what an uninterrupted one would, and replicas can slice one global batch.
     """
     shape = tf.stack([tf.cast(n, tf.int32), latent_dim])
+    # Philox explicitly: the default "auto" algorithm may differ under XLA and across devices.
+    alg = "philox"
     if kind == "normal":
-        return tf.random.stateless_normal(shape, seed=seed)
+        return tf.random.stateless_normal(shape, seed=seed, alg=alg)
     if kind == "uniform":
-        return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
+        return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0, alg=alg)
     raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}")

@@ -29,6 +29,7 @@ from .atomic import atomic_path, write_text
 from .checkpoints import RunCheckpoint, describe_architecture
 from .config import TrainConfig, check_same_architecture
 from .datasets import load_images
+from .distribute import synchronize_batch_norm
 from .errors import ConfigError, DivergenceError
 from .models import get_spec
 from .noise import sample_noise
@@ -99,15 +100,31 @@ def inspect_run_dir(out: str, resume: bool, overwrite: bool) -> bool:
 
 
 def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tuple[int, ...]):
-    """Adam for G and D with the run's rates; a tenfold piecewise decay at `decay_epochs`."""
+    """Adam for G and D with the run's rates; a tenfold piecewise decay at `decay_epochs`.
+
+    With mixed precision each is wrapped in a LossScaleOptimizer (dynamic loss scaling).
+    """
     def adam(lr: float):
         rate = lr
         if decay_epochs:
             rate = keras.optimizers.schedules.PiecewiseConstantDecay(
                 [e * steps_per_epoch for e in decay_epochs],
                 [lr / 10**i for i in range(len(decay_epochs) + 1)])
-        return keras.optimizers.Adam(rate, beta_1=config.beta1, beta_2=config.beta2)
+        opt = keras.optimizers.Adam(rate, beta_1=config.beta1, beta_2=config.beta2)
+        return keras.optimizers.LossScaleOptimizer(opt) if config.mixed_precision else opt
     return adam(config.lr_g), adam(config.lr_d)
+
+
+def build_models(spec, cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
+    """The run's generator and discriminator; float16 compute (float32 weights) if asked."""
+    if not cfg.mixed_precision:
+        return spec.build(cfg.image_shape, cfg.latent_dim)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        return spec.build(cfg.image_shape, cfg.latent_dim)
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfig:
@@ -121,7 +138,8 @@ def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfi
     merged = dataclasses.replace(
         saved, dataset=config.dataset, data_dir=config.data_dir, limit=config.limit,
         epochs=config.epochs if config.epochs is not None else saved.epochs,
-        max_minutes=config.max_minutes, eval_every=config.eval_every)
+        max_minutes=config.max_minutes, eval_every=config.eval_every,
+        mixed_precision=saved.mixed_precision)
     return merged.resolved()
 
 
@@ -175,7 +193,10 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         write_text(os.path.join(out, RUN_FILE), cfg.to_json())
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
-        generator, discriminator = spec.build(cfg.image_shape, cfg.latent_dim)
+        generator, discriminator = build_models(spec, cfg)
+        if strategy.num_replicas_in_sync > 1:
+            synchronize_batch_norm(generator)
+            synchronize_batch_norm(discriminator)
         g_opt, d_opt = make_optimizers(cfg, steps_per_epoch, spec.lr_decay_epochs)
         g_opt.build(generator.trainable_variables)
         d_opt.build(discriminator.trainable_variables)

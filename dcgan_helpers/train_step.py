@@ -39,17 +39,20 @@ class GANTrainStep:
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self._compiled = tf.function(self._distributed_step, jit_compile=jit_compile or None)
+        # With XLA only the replica's math is compiled: noise is drawn outside, because
+        # XLA derives a different random stream from the same stateless seed.
+        self._replica_fn = tf.function(self.replica_step, jit_compile=True) if jit_compile else self.replica_step
+        self._compiled = tf.function(self._distributed_step)
 
     # -- one replica's share of the global batch
-    def replica_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def replica_step(self, images: tf.Tensor, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
         ctx = tf.distribute.get_replica_context()
         local = tf.shape(images)[0]
         start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local
-        seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
-        all_noise = sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
         noise = all_noise[start:start + local]
 
+        # Under mixed precision the forward pass runs in float16; the loss scale
+        # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(noise, training=True)
             real_output = self.discriminator(images, training=True)
@@ -60,11 +63,15 @@ class GANTrainStep:
             d_loss = tf.nn.compute_average_loss(
                 discriminator_loss_per_example(real_output, fake_output, self.from_logits),
                 global_batch_size=self.global_batch_size)
+            g_scaled = _scaled(self.g_optimizer, g_loss)
+            d_scaled = _scaled(self.d_optimizer, d_loss)
 
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        g_grads = g_tape.gradient(g_scaled, g_vars)
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        self.g_optimizer.apply_gradients(list(zip(g_grads, g_vars)))
+        self.d_optimizer.apply_gradients(list(zip(d_grads, d_vars)))
         scale = 1.0 / self.global_batch_size
         return {
             "d_loss": d_loss,
@@ -74,7 +81,9 @@ class GANTrainStep:
         }
 
     def _distributed_step(self, images) -> dict[str, tf.Tensor]:
-        per_replica = self.strategy.run(self.replica_step, args=(images,))
+        seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
+        all_noise = sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
+        per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
         out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                for k, v in per_replica.items()}
         self.step.assign_add(1)
@@ -83,3 +92,14 @@ class GANTrainStep:
     def __call__(self, images) -> dict[str, tf.Tensor]:
         """One update of D and G on a batch (a distributed batch under a strategy)."""
         return self._compiled(images)
+
+
+def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor:
+    """The loss multiplied by the optimizer's loss scale (mixed precision), else unchanged.
+
+    Keras' LossScaleOptimizer divides the gradients by the same scale when applying them
+    and skips a step whose gradients overflowed.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.scale_loss(loss)
+    return loss

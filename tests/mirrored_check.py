@@ -1,0 +1,55 @@
+"""Run one GAN step on 1 device and on 2 logical CPUs (MirroredStrategy); print the weight gap.
+
+A separate process, because logical devices must be set before TensorFlow starts.
+Usage: python mirrored_check.py MODEL [--no-sync]
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+from dcgan_helpers.distribute import synchronize_batch_norm  # noqa: E402
+from dcgan_helpers.models import get_spec  # noqa: E402
+from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
+
+spec = get_spec(sys.argv[1])
+sync = "--no-sync" not in sys.argv
+BATCH = 8
+images = np.random.default_rng(0).uniform(-1, 1, (BATCH, *spec.image_shape)).astype("float32")
+
+
+def one_step(strategy):
+    keras.utils.set_random_seed(1)
+    with strategy.scope():
+        g, d = spec.build()
+        if strategy.num_replicas_in_sync > 1 and sync:
+            synchronize_batch_norm(g)
+            synchronize_batch_norm(d)
+        g_opt, d_opt = keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5)
+        g_opt.build(g.trainable_variables)
+        d_opt.build(d.trainable_variables)
+        step = GANTrainStep(g, d, g_opt, d_opt, latent_dim=spec.latent_dim, global_batch_size=BATCH,
+                            from_logits=spec.from_logits, seed=3, strategy=strategy)
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
+    if strategy.num_replicas_in_sync > 1:
+        ds = strategy.experimental_distribute_dataset(ds)
+    for batch in ds:
+        metrics = step(batch)
+    return [v.numpy() for v in g.weights + d.weights], {k: float(v) for k, v in metrics.items()}
+
+
+single, m1 = one_step(tf.distribute.get_strategy())
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+multi, m2 = one_step(mirrored)
+assert mirrored.num_replicas_in_sync == 2
+print("replicas", mirrored.num_replicas_in_sync)
+print("loss_gap", max(abs(m1[k] - m2[k]) for k in m1))
+print("weight_gap", max(float(np.max(np.abs(a - b))) for a, b in zip(single, multi)))
