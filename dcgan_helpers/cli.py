@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+from .evaluation import command as evaluate_command
+
 MODEL_NAMES = ["fast", "gans_in_action", "lab", "paper64", "tutorial", "vanilla"]
 DATASET_NAMES = ["digits", "fashion_mnist", "folder", "mnist"]
 
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "(and always at the end)")
     t.add_argument("--max-minutes", type=float, help="stop cleanly after M minutes of training "
                                                      "(checkpoint, grid and generator saved)")
+    t.add_argument("--eval-every", type=int, default=0,
+                   help="every N epochs score 1,000 samples with the project's MNIST classifier and "
+                        "add classifier_score, frechet_distance, nn_distance to log.csv (0: off)")
     t.add_argument("--strategy", choices=["default", "mirrored", "multi-worker", "tpu"],
                    default="default",
                    help="tf.distribute strategy; the global batch is split over its replicas "
@@ -91,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--run", required=True, help="run folder")
     a.add_argument("--out", help="GIF file (default: RUN/training.gif)")
     a.add_argument("--fps", type=float, default=4.0, help="frames per second (default 4)")
+    evaluate_command.add_parser(sub)
     return parser
 
 
@@ -103,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import UserError
 
     try:
-        return {"train": _train, "generate": _generate, "gif": _gif}[args.command](args)
+        return {"train": _train, "generate": _generate, "gif": _gif,
+                "evaluate": evaluate_command.run}[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -147,13 +154,19 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr_g=args.lr_g, lr_d=args.lr_d,
         beta1=args.beta1, latent_dim=args.latent_dim, seed=args.seed,
         image_shape=_image_shape(model, args.channels), mixed_precision=args.mixed_precision,
-        checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
+        checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
+        eval_every=args.eval_every)
     if args.dry_run:
         small = min(args.batch_size or 8, 8)
         config.batch_size, config.limit, config.epochs, config.checkpoint_every = small, small, 1, 1
+    callbacks = []
+    if args.eval_every:
+        from .evaluation.callback import EvaluationCallback
+
+        callbacks.append(EvaluationCallback(every=args.eval_every, data_dir=args.data_dir))
     result = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
                    progress=not args.no_progress, strategy=make_strategy(args.strategy),
-                   jit_compile=args.xla)
+                   jit_compile=args.xla, callbacks=callbacks)
     frames = grid_files(args.out)
     if frames:
         make_gif(frames, os.path.join(args.out, "training.gif"))

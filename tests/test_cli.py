@@ -25,7 +25,8 @@ def cli(*args, check=True, timeout=600):
 def test_help_lists_every_option():
     out = cli("train", "--help").stdout
     for opt in ("--model", "--dataset", "--data-dir", "--limit", "--epochs", "--batch-size", "--lr-g",
-                "--lr-d", "--beta1", "--seed", "--out", "--resume", "--dry-run", "--preset", "--max-minutes"):
+                "--lr-d", "--beta1", "--seed", "--out", "--resume", "--dry-run", "--preset", "--max-minutes",
+                "--eval-every", "--strategy", "--xla", "--mixed-precision"):
         assert opt in out
     assert "--num" in cli("generate", "--help").stdout and "--run" in cli("gif", "--help").stdout
 
@@ -49,6 +50,13 @@ def test_tutorial_on_mnist_two_epochs_resume_generate(tmp_path, mnist_dir):
     cli("generate", "--generator", os.path.join(run, "generator.keras"), "--num", "16",
         "--out", str(tmp_path / "s.png"))
     assert open(tmp_path / "s.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    cli("evaluate", "--images", str(tmp_path / "s.npy"), "--data-dir", mnist_dir,
+        "--json", str(tmp_path / "e.json"))
+    import json
+    figures = json.load(open(tmp_path / "e.json"))
+    for key in ("classifier_score", "frechet_distance", "class_shares", "nn_distance", "reference"):
+        assert key in figures
+    assert len(figures["class_shares"]) == 10 and figures["reference"]["classifier_score"] > 9
     cli("gif", "--run", run, "--out", str(tmp_path / "t.gif"))
     assert open(tmp_path / "t.gif", "rb").read(6) == b"GIF89a"
 

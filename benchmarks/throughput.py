@@ -1,0 +1,128 @@
+"""Images per second of our trainer against a loop written the way the TensorFlow tutorial writes it.
+
+Same model, batch size, optimizer and data for both; the two are interleaved in one
+process (A B A B ...) so that machine noise hits both alike, and the ratio is
+reported per model. Ours includes what a real run does per step: the tf.data
+pipeline from uint8, the metrics read back to Python and the NaN check.
+
+    python benchmarks/throughput.py                    # every model, published batch sizes
+    python benchmarks/throughput.py --models tutorial fast --steps 10 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dcgan_helpers.datasets import load_images  # noqa: E402
+from dcgan_helpers.models import get_spec, model_names  # noqa: E402
+from dcgan_helpers.pipeline import make_dataset  # noqa: E402
+from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
+
+
+def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, beta1: float):
+    """The tutorial's code shape: float dataset, noise inside a @tf.function step, Keras BCE."""
+    generator, discriminator = spec.build()
+    bce = keras.losses.BinaryCrossentropy(from_logits=spec.from_logits)
+    g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
+    d_opt = keras.optimizers.Adam(lr, beta_1=beta1)
+    latent = spec.latent_dim
+
+    @tf.function
+    def train_step(images):
+        noise = tf.random.normal([batch_size, latent])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = bce(tf.ones_like(fake_output), fake_output)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+
+    dataset = (tf.data.Dataset.from_tensor_slices(images_float)
+               .shuffle(len(images_float)).batch(batch_size, drop_remainder=True))
+
+    def run(steps: int) -> None:
+        for batch in dataset.repeat().take(steps):
+            train_step(batch)
+    return run
+
+
+def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float):
+    """What dcgan_helpers.run.train does per step."""
+    generator, discriminator = spec.build()
+    g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
+    d_opt = keras.optimizers.Adam(lr, beta_1=beta1)
+    g_opt.build(generator.trainable_variables)
+    d_opt.build(discriminator.trainable_variables)
+    step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=spec.latent_dim,
+                        global_batch_size=batch_size, noise=spec.noise, from_logits=spec.from_logits)
+    dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0)
+
+    def run(steps: int) -> None:
+        for batch in dataset.repeat().take(steps):
+            metrics = {k: float(v) for k, v in step(batch).items()}
+            if not all(math.isfinite(v) for v in metrics.values()):
+                raise RuntimeError("diverged")
+    return run
+
+
+def timed(fn, steps: int) -> float:
+    start = time.perf_counter()
+    fn(steps)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=model_names())
+    parser.add_argument("--steps", type=int, default=0, help="steps per timed block (0: by model)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved A/B rounds")
+    parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
+                        help="MNIST IDX folder (default: $DCGAN_DATA_DIR, else the digits set)")
+    args = parser.parse_args()
+
+    if args.data_dir:
+        images, _ = load_images("mnist", data_dir=args.data_dir, limit=4096)
+        source = f"MNIST ({args.data_dir})"
+    else:
+        images, _ = load_images("digits")
+        source = "digits"
+    print(f"data: {len(images)} images from {source}; {os.cpu_count()} CPU cores; TF {tf.__version__}")
+    print(f"{'model':<16}{'batch':>6}{'reference img/s':>18}{'ours img/s':>12}{'ours/ref':>10}")
+    for name in args.models:
+        spec = get_spec(name)
+        batch = spec.batch_size
+        if spec.image_shape[:2] != images.shape[1:3]:
+            float_images = tf.image.resize_with_pad(images.astype("float32"), *spec.image_shape[:2]).numpy()
+            uint8_images = np.clip(float_images, 0, 255).astype(np.uint8)
+        else:
+            uint8_images = images
+        float_images = (uint8_images.astype("float32") - 127.5) / 127.5
+        steps = args.steps or {"paper64": 2, "tutorial": 4}.get(name, 20)
+        keras.utils.set_random_seed(0)
+        ref = reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1)
+        ours = our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1)
+        ref(1)  # trace and warm up both before timing
+        ours(1)
+        t_ref = t_ours = 0.0
+        for _ in range(args.rounds):
+            t_ref += timed(ref, steps)
+            t_ours += timed(ours, steps)
+        n = steps * args.rounds * batch
+        print(f"{name:<16}{batch:>6}{n / t_ref:>18.1f}{n / t_ours:>12.1f}{t_ref / t_ours:>10.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
