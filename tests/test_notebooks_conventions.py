@@ -1,0 +1,123 @@
+"""The conventions every tutorial notebook follows (see notebooks/README.md), checked on the
+saved notebooks without running them; nbval runs them (pytest's notebooks/ test path)."""
+
+import glob
+import json
+import os
+import re
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOKS = sorted(glob.glob(os.path.join(REPO, "notebooks", "[0-9][0-9]_*.ipynb")))
+SANITIZE = os.path.join(REPO, "notebooks", "nbval_sanitize.cfg")
+CHECK = "# NBVAL_CHECK_OUTPUT"
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def output_text(output):
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    if output["output_type"] == "error":
+        return output.get("ename", "") + ": " + output.get("evalue", "")
+    return "".join("".join(v) if isinstance(v, list) else str(v)
+                   for k, v in output.get("data", {}).items() if k.startswith("text/"))
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 3, NOTEBOOKS
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=os.path.basename)
+def notebook(request):
+    return request.param, load(request.param)
+
+
+def test_title_first(notebook):
+    _, nb = notebook
+    first = nb["cells"][0]
+    assert first["cell_type"] == "markdown" and source(first).startswith("# ")
+
+
+def test_first_code_cell_is_the_setup(notebook):
+    _, nb = notebook
+    setup = source(code_cells(nb)[0])
+    assert "REPO_URL = " in setup
+    assert '"google.colab" in sys.modules' in setup
+    assert 'git+{REPO_URL}' in setup
+    assert 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")' in setup
+    assert setup.index("TF_CPP_MIN_LOG_LEVEL") < setup.index("import tensorflow")
+
+
+def test_second_code_cell_holds_the_parameters(notebook):
+    path, nb = notebook
+    params = code_cells(nb)[1]
+    assert "parameters" in params["metadata"].get("tags", [])
+    text = source(params)
+    assert 'QUICK = os.environ.get("DCGAN_QUICK") == "1"' in text
+    name = os.path.splitext(os.path.basename(path))[0]
+    assert 'os.environ.get("DCGAN_RUNS_DIR", "runs")' in text and f'"{name}"' in text
+
+
+def test_saved_run_is_clean_and_in_order(notebook):
+    _, nb = notebook
+    counts = [c["execution_count"] for c in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), counts
+    for cell in code_cells(nb):
+        for out in cell["outputs"]:
+            assert out["output_type"] != "error", source(cell)[:200]
+            text = output_text(out)
+            assert "DeprecationWarning" not in text, text[:500]
+            assert "Traceback" not in text, text[:500]
+
+
+def test_checked_cells(notebook):
+    _, nb = notebook
+    checked = [c for c in code_cells(nb) if source(c).startswith(CHECK)]
+    assert checked, "mark the cells with deterministic output with " + CHECK
+    for cell in checked:
+        assert cell["outputs"], "a checked cell without output checks nothing"
+        streams = {o.get("name") for o in cell["outputs"] if o["output_type"] == "stream"}
+        assert "stderr" not in streams, "checked cells must not write to stderr: " + source(cell)[:200]
+
+
+def test_sanitize_config_removes_tensorflow_logs_and_addresses():
+    from nbval.plugin import get_sanitize_patterns
+
+    with open(SANITIZE, encoding="utf-8") as f:
+        patterns = get_sanitize_patterns(f.read())
+    assert len(patterns) >= 4
+
+    def sanitize(text):
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    logs = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795457819.635903    8907 cudart_stub.cc:31] Could not find cuda drivers on "
+        "your machine, GPU will not be used.\n"
+        "I0000 00:00:1795457819.699235    8907 cpu_feature_guard.cc:227] This TensorFlow binary is "
+        "optimized to use available CPU instructions in performance-critical operations.\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+        "with the appropriate compiler flags.\n"
+        "E0000 00:00:1795457826.313721    8907 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+        "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n"
+        "W0000 00:00:1795457826.313721    8907 gpu_device.cc:2344] Cannot dlopen some GPU libraries."
+    )
+    assert sanitize(logs) == ""
+    assert sanitize("before\n" + logs + "\nafter\n") == "before\nafter\n"
+    assert sanitize("<Checkpoint at 0x7fe78e20e310>") == sanitize("<Checkpoint at 0x7f0000000000>")
+    assert sanitize("discriminator loss: 0.3953\n") == "discriminator loss: 0.3953\n"
