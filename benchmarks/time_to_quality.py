@@ -77,7 +77,7 @@ def train_for(cfg: TrainConfig, images: np.ndarray, evaluator: Evaluator, budget
     d_opt.build(discriminator.trainable_variables)
     step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
                         global_batch_size=cfg.batch_size, noise=spec.noise,
-                        from_logits=spec.from_logits, seed=cfg.seed)
+                        from_logits=spec.from_logits, seed=cfg.seed, ema_decay=spec.ema_decay)
     clock, next_eval, points, epoch = 0.0, eval_every, [], 0
     while clock < budget:
         epoch += 1
@@ -89,7 +89,7 @@ def train_for(cfg: TrainConfig, images: np.ndarray, evaluator: Evaluator, budget
                 print(f"  diverged at {clock:.0f}s")
                 return points
             if clock >= next_eval or clock >= budget:
-                figures = evaluator.evaluate(generate(generator, num, spec.noise, seed=1))
+                figures = evaluator.evaluate(generate(step.sampler, num, spec.noise, seed=1))
                 p = Point(clock, int(step.step.numpy()), figures["classifier_score"], figures["frechet_distance"])
                 points.append(p)
                 print(f"  {p.seconds:6.0f}s  step {p.steps:6d}  score {p.score:5.2f}  FD {p.fd:8.2f}", flush=True)

@@ -31,6 +31,8 @@ class RunCheckpoint:
             generator_optimizer=step.g_optimizer, discriminator_optimizer=step.d_optimizer,
             epoch=epoch, step=step.step, sample_noise=sample_noise,
             architecture=tf.Variable(architecture, trainable=False, name="architecture"))
+        if step.ema_generator is not None:
+            self.checkpoint.ema_generator = step.ema_generator
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=max_to_keep)
 
     @property

@@ -70,11 +70,12 @@ class Run:
 
     @property
     def generator(self) -> keras.Model:
-        return self.step.generator
+        """The generator to sample from (its moving average when the recipe keeps one)."""
+        return self.step.sampler
 
     def samples(self) -> np.ndarray:
         """The generator's images for the fixed sample noise, in [-1, 1]."""
-        return self.step.generator(self.sample_noise, training=False).numpy()
+        return self.generator(self.sample_noise, training=False).numpy()
 
 
 def inspect_run_dir(out: str, resume: bool, overwrite: bool) -> bool:
@@ -203,7 +204,7 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
                             global_batch_size=cfg.batch_size, noise=spec.noise,
                             from_logits=spec.from_logits, seed=cfg.seed, strategy=strategy,
-                            jit_compile=jit_compile)
+                            jit_compile=jit_compile, ema_decay=spec.ema_decay)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))
         sample_var = tf.Variable(fixed, trainable=False, name="sample_noise")
@@ -266,10 +267,10 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         if stopped_early:
             log.info("stopped after %.1f minutes of training (--max-minutes)", (seconds - budget_start) / 60)
             break
-    save_generator(generator, os.path.join(out, "generator.keras"))
+    save_generator(step.sampler, os.path.join(out, "generator.keras"))
     if rows:
         pictures.plot_losses(rows, os.path.join(out, "losses.png"))
-    return RunResult(out, int(epoch_var.numpy()), int(step.step.numpy()), rows, stopped_early, generator)
+    return RunResult(out, int(epoch_var.numpy()), int(step.step.numpy()), rows, stopped_early, step.sampler)
 
 
 def save_generator(generator: keras.Model, path: str) -> str:

@@ -46,7 +46,9 @@ def generator_from_run(run_dir: str) -> tuple[keras.Model, str]:
     if latest is None:
         raise DataError(f"{run_dir}: holds neither generator.keras nor a checkpoint yet")
     generator, _ = spec.build(cfg.image_shape, cfg.latent_dim)
-    tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
+    # Sample from the moving average of G's weights when the recipe keeps one.
+    name = "ema_generator" if spec.ema_decay else "generator"
+    tf.train.Checkpoint(**{name: generator}).restore(latest).expect_partial()
     return generator, spec.noise
 
 

@@ -26,7 +26,8 @@ class GANTrainStep:
                  g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                  *, latent_dim: int, global_batch_size: int, noise: str = "normal",
                  from_logits: bool = True, seed: int = 0,
-                 strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False):
+                 strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
+                 ema_decay: float = 0.0):
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -37,8 +38,12 @@ class GANTrainStep:
         self.from_logits = from_logits
         self.seed = int(seed)
         self.strategy = strategy or tf.distribute.get_strategy()
+        self.ema_decay = float(ema_decay)
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            # A moving average of G's weights: samples from it are smoother and better
+            # than from G itself, which oscillates with the adversarial game.
+            self.ema_generator = _copy_model(generator) if self.ema_decay else None
         # With XLA only the replica's math is compiled: noise is drawn outside, because
         # XLA derives a different random stream from the same stateless seed.
         self._replica_fn = tf.function(self.replica_step, jit_compile=True) if jit_compile else self.replica_step
@@ -86,8 +91,19 @@ class GANTrainStep:
         per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
         out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                for k, v in per_replica.items()}
+        if self.ema_generator is not None:
+            # Warm-up: early on the average follows G closely, later it smooths over ~1/(1-decay) steps.
+            t = tf.cast(self.step, tf.float32)
+            decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
+            for avg, var in zip(self.ema_generator.weights, self.generator.weights):
+                avg.assign(decay * avg + (1.0 - decay) * tf.cast(var, avg.dtype))
         self.step.assign_add(1)
         return out
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator to draw samples from: the moving average when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
     def __call__(self, images) -> dict[str, tf.Tensor]:
         """One update of D and G on a batch (a distributed batch under a strategy)."""
@@ -103,3 +119,10 @@ def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer.scale_loss(loss)
     return loss
+
+
+def _copy_model(model: keras.Model) -> keras.Model:
+    """A model of the same architecture holding a copy of `model`'s current weights."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy

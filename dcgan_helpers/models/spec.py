@@ -15,6 +15,7 @@ class ModelSpec:
     `from_logits` says whether the discriminator ends in a linear unit (True) or a
     sigmoid (False); `noise` is the latent distribution ("normal" or "uniform" in [-1, 1]).
     `lr_decay_epochs` are the epochs at which the learning rate drops tenfold (seed 003).
+    `ema_decay` > 0 samples from a moving average of the generator's weights.
     """
 
     name: str
@@ -32,6 +33,7 @@ class ModelSpec:
     epochs: int = 50
     checkpoint_every: int = 15
     lr_decay_epochs: tuple[int, ...] = field(default_factory=tuple)
+    ema_decay: float = 0.0
 
     def build(self, image_shape: tuple[int, int, int] | None = None,
               latent_dim: int | None = None) -> tuple[keras.Model, keras.Model]:
