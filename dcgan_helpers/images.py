@@ -66,14 +66,20 @@ def show_grid(images, title: str | None = None, cols: int | None = None, ax=None
 
 
 def plot_losses(rows: Sequence[dict], path: str | None = None, x: str = "epoch"):
-    """Plot D and G losses (and D(x), D(G(z))) from log rows; save to `path` if given."""
-    import matplotlib
+    """Plot D and G losses (and D(x), D(G(z))) from log rows; save to `path` if given.
 
-    if path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    Saving uses a standalone Figure, not pyplot, so it never switches the backend of a
+    notebook that goes on to show figures inline.
+    """
+    from matplotlib.figure import Figure
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(10, 3.5))
+    else:
+        fig = Figure(figsize=(10, 3.5))
+    ax1, ax2 = fig.subplots(1, 2)
     xs = [float(r[x]) for r in rows]
     for key, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
         ax1.plot(xs, [float(r[key]) for r in rows], marker=".", label=label)
@@ -91,7 +97,6 @@ def plot_losses(rows: Sequence[dict], path: str | None = None, x: str = "epoch")
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90)
         write_bytes(path, buf.getvalue())
-        plt.close(fig)
     return fig
 
 

@@ -78,3 +78,13 @@ def test_grid_png_and_gif_without_deprecation_warnings(tmp_path):
             gif.seek(i)
             durations.append(gif.info["duration"])
     assert durations == [200, 200, 600]
+
+
+def test_saving_the_loss_plot_keeps_the_notebook_backend(tmp_path):
+    import matplotlib
+
+    backend = matplotlib.get_backend()
+    rows = [{"epoch": i, "d_loss": 1.0, "g_loss": 0.7, "d_real": 0.6, "d_fake": 0.4} for i in (1, 2)]
+    pictures.plot_losses(rows, str(tmp_path / "l.png"))
+    assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
+    assert matplotlib.get_backend() == backend
