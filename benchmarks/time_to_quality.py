@@ -32,6 +32,7 @@ from dcgan_helpers.config import TrainConfig  # noqa: E402
 from dcgan_helpers.evaluation.classifier import load_provenance  # noqa: E402
 from dcgan_helpers.evaluation.data import Slice, load_mnist_splits  # noqa: E402
 from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
+from dcgan_helpers.images import save_grid  # noqa: E402
 from dcgan_helpers.models import get_spec  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.run import build_models, make_optimizers  # noqa: E402
@@ -66,7 +67,9 @@ def parse_recipe(text: str) -> tuple[str, TrainConfig]:
 
 
 def train_for(cfg: TrainConfig, images: np.ndarray, evaluator: Evaluator, budget: float,
-              eval_every: float, target: float, num: int, stop_at_target: bool) -> list[Point]:
+              eval_every: float, target: float, num: int, stop_at_target: bool,
+              grid_path: str | None = None) -> list[Point]:
+    """Train `cfg` for `budget` seconds of training, scoring every `eval_every` seconds."""
     cfg = cfg.resolved()
     spec = get_spec(cfg.model)
     keras.utils.set_random_seed(cfg.seed)
@@ -89,12 +92,17 @@ def train_for(cfg: TrainConfig, images: np.ndarray, evaluator: Evaluator, budget
                 print(f"  diverged at {clock:.0f}s")
                 return points
             if clock >= next_eval or clock >= budget:
-                figures = evaluator.evaluate(generate(step.sampler, num, spec.noise, seed=1))
+                samples = generate(step.sampler, num, spec.noise, seed=1)
+                figures = evaluator.evaluate(samples)
                 p = Point(clock, int(step.step.numpy()), figures["classifier_score"], figures["frechet_distance"])
                 points.append(p)
-                print(f"  {p.seconds:6.0f}s  step {p.steps:6d}  score {p.score:5.2f}  FD {p.fd:8.2f}", flush=True)
+                shares = " ".join(f"{x:.2f}" for x in figures["class_shares"])
+                print(f"  {p.seconds:6.0f}s  step {p.steps:6d}  score {p.score:5.2f}  FD {p.fd:8.2f}"
+                      f"  shares {shares}", flush=True)
                 next_eval += eval_every
                 if clock >= budget or (stop_at_target and p.score >= target):
+                    if grid_path:
+                        save_grid(samples[:64], grid_path, cols=8)
                     return points
     return points
 
@@ -111,6 +119,7 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=1000, help="samples per evaluation")
     parser.add_argument("--stop-at-target", action="store_true", help="stop a recipe once it scores --target")
     parser.add_argument("--json", help="also write the curves as JSON")
+    parser.add_argument("--grids", help="folder for each recipe's final 8x8 sample grid (PNG)")
     args = parser.parse_args()
 
     provenance = load_provenance()["data"]
@@ -129,8 +138,9 @@ def main() -> None:
         name, cfg = parse_recipe(text)
         r = cfg.resolved()
         print(f"{name}: model {r.model}, batch {r.batch_size}, lr G {r.lr_g:g} D {r.lr_d:g}, beta1 {r.beta1}", flush=True)
+        grid = os.path.join(args.grids, f"{name.replace(':', '_')}.png") if args.grids else None
         results[name] = train_for(cfg, images, evaluator, args.budget, args.eval_every, args.target,
-                                  args.num, args.stop_at_target)
+                                  args.num, args.stop_at_target, grid)
 
     print(f"\n{'recipe':<28}{'time to ' + format(args.target, 'g'):>12}{'FD then':>9}"
           f"{'final score':>13}{'final FD':>10}{'steps':>8}")

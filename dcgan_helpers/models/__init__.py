@@ -35,7 +35,8 @@ MODELS: dict[str, ModelSpec] = {
     "fast": ModelSpec(
         "fast", "this project's CPU recipe (benchmarks/time_to_quality.py)",
         fast.build_generator, fast.build_discriminator,
-        from_logits=True, lr_g=5e-4, lr_d=5e-4, beta1=0.5, batch_size=32, epochs=5, checkpoint_every=1),
+        from_logits=True, lr_g=1e-3, lr_d=1e-3, beta1=0.5, batch_size=32, epochs=100,
+        checkpoint_every=5, ema_decay=0.999),
 }
 
 
