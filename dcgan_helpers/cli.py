@@ -14,7 +14,7 @@ import sys
 from .evaluation import command as evaluate_command
 
 MODEL_NAMES = ["fast", "gans_in_action", "lab", "paper64", "tutorial", "vanilla"]
-DATASET_NAMES = ["digits", "fashion_mnist", "folder", "mnist"]
+DATASET_NAMES = ["celeba", "digits", "fashion_mnist", "folder", "mnist"]
 
 
 def _positive_int(text: str) -> int:
@@ -38,12 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "fast with --preset fast)")
     t.add_argument("--dataset", default="digits", choices=DATASET_NAMES,
                    help="training images (default: digits, bundled with scikit-learn, no download; "
-                        "folder: your own images in --data-dir)")
+                        "folder: your own images in --data-dir; celeba: a CelebA folder in --data-dir, "
+                        "converted once to a TFRecord and streamed)")
     t.add_argument("--channels", type=int, choices=[1, 3],
                    help="image channels the model makes: 1 grayscale, 3 RGB (default: the model's)")
     t.add_argument("--data-dir", help="folder of IDX files (or mnist.npz) to read instead of "
                                       "downloading; default: $DCGAN_DATA_DIR")
     t.add_argument("--limit", type=int, help="use only the first N images (quick runs)")
+    t.add_argument("--celeba-images", choices=["img_align_celeba", "img_celeba"],
+                   default="img_align_celeba",
+                   help="celeba: aligned faces (centre-cropped) or the original photos cut by "
+                        "list_bbox_celeba.txt (default: img_align_celeba)")
+    t.add_argument("--celeba-partition", choices=["train", "val", "test", "all"], default="train",
+                   help="celeba: the split of list_eval_partition.txt to train on (default: train)")
+    t.add_argument("--tfrecord", help="celeba: the converted file (default: "
+                                      "celeba_<images>_<partition>_64.tfrecord beside --out); "
+                                      "converted once, reused afterwards")
     t.add_argument("--preset", choices=["published", "fast"], default="published",
                    help="'published': the model's source recipe; 'fast': this project's CPU recipe "
                         "(model 'fast', 5 minutes of training; measured in benchmarks/); explicit "
@@ -162,6 +172,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.dry_run:
         small = min(args.batch_size or 8, 8)
         config.batch_size, config.limit, config.epochs, config.checkpoint_every = small, small, 1, 1
+    data = _celeba_data(args, config) if args.dataset == "celeba" else {}
     callbacks = []
     if args.eval_every:
         from .evaluation.callback import EvaluationCallback
@@ -169,13 +180,42 @@ def _train(args: argparse.Namespace) -> int:
         callbacks.append(EvaluationCallback(every=args.eval_every, data_dir=args.data_dir))
     result = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
                    progress=not args.no_progress, strategy=make_strategy(args.strategy),
-                   jit_compile=args.xla, callbacks=callbacks)
+                   jit_compile=args.xla, callbacks=callbacks, **data)
     frames = grid_files(args.out)
     if frames:
         make_gif(frames, os.path.join(args.out, "training.gif"))
     print(f"trained {result.epochs_done} epochs ({result.steps_done} steps) in {args.out}: "
           f"generator.keras, log.csv, grids/, checkpoints/, losses.png, training.gif")
     return 0
+
+
+def _celeba_data(args: argparse.Namespace, config) -> dict:
+    """Convert CelebA once (64x64 RGB TFRecord) and return train()'s streaming arguments."""
+    from . import celeba
+    from .datasets import resolve_data_dir
+    from .errors import ConfigError
+    from .models import get_spec
+
+    folder = resolve_data_dir("celeba", args.data_dir)
+    if not folder:
+        raise ConfigError("--dataset celeba needs --data-dir DIR (or $DCGAN_DATA_DIR): the CelebA "
+                          "folder with img_align_celeba/ and list_eval_partition.txt")
+    if config.image_shape is None:
+        config.image_shape = _image_shape(config.model, 3)
+    if tuple(config.image_shape[:2]) != (64, 64):
+        raise ConfigError(f"--dataset celeba makes 64x64 images; use --model paper64 "
+                          f"(--model {config.model} expects {config.image_shape[0]}x{config.image_shape[1]})")
+    record = args.tfrecord or os.path.join(
+        os.path.dirname(os.path.abspath(args.out)),
+        f"celeba_{args.celeba_images}_{args.celeba_partition}_64"
+        + (f"_first{config.limit}" if config.limit else "") + ".tfrecord")
+    info = celeba.convert_to_tfrecord(folder, record, image_type=args.celeba_images,
+                                      partition=args.celeba_partition, size=64,
+                                      limit=config.limit, progress=not args.no_progress)
+    batch_size = config.batch_size or get_spec(config.model).batch_size
+    dataset_fn, steps = celeba.celeba_training_data(info.path, batch_size,
+                                                    seed=config.seed if config.seed is not None else 0)
+    return {"dataset_fn": dataset_fn, "steps_per_epoch": steps}
 
 
 def _image_shape(model: str, channels: int | None):

@@ -260,3 +260,21 @@ def test_paper64_trains_one_step_from_the_tfrecord(celeba_dir, tmp_path):
     assert result.generator.output_shape == (None, 64, 64, 3)
     assert np.isfinite([float(result.rows[0][k]) for k in ("d_loss", "g_loss")]).all()
     assert os.path.isfile(tmp_path / "run" / "grids" / "epoch_0001.png")
+
+
+def test_cli_trains_paper64_on_celeba_and_refuses_a_28x28_model(celeba_dir, tmp_path):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    base = [sys.executable, "-m", "dcgan_helpers", "train", "--dataset", "celeba",
+            "--data-dir", str(celeba_dir), "--no-progress"]
+    ok = subprocess.run(base + ["--model", "paper64", "--dry-run", "--out", str(tmp_path / "run")],
+                        capture_output=True, text=True, env=env, timeout=600)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert (tmp_path / "run" / "generator.keras").exists()
+    assert list(tmp_path.glob("celeba_img_align_celeba_train_64*.tfrecord"))
+    bad = subprocess.run(base + ["--model", "tutorial", "--out", str(tmp_path / "bad")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: --dataset celeba makes 64x64 images; use --model paper64")

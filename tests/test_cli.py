@@ -121,7 +121,7 @@ def test_bad_idx_file_is_one_line(tmp_path):
 
 def test_unknown_names_list_the_known_ones(tmp_path):
     proc = cli("train", "--dataset", "cifar", "--out", str(tmp_path / "r"), check=False)
-    assert proc.returncode == 2 and "choose from 'digits', 'fashion_mnist', 'folder', 'mnist'" in proc.stderr
+    assert proc.returncode == 2 and "choose from 'celeba', 'digits', 'fashion_mnist', 'folder', 'mnist'" in proc.stderr
     proc = cli("train", "--model", "big", "--out", str(tmp_path / "r"), check=False)
     assert proc.returncode == 2 and "choose from 'fast', 'gans_in_action'" in proc.stderr
 
