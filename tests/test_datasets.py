@@ -1,9 +1,7 @@
 """Data loading: every source users point at, and a clear error for every bad input."""
 
-import gzip
 import logging
 import os
-import shutil
 
 import numpy as np
 import pytest
