@@ -15,11 +15,28 @@ SHARED_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> str:
-    """A folder of real MNIST IDX files: $DCGAN_DATA_DIR, else ../shared/data/mnist."""
-    folder = os.environ.get("DCGAN_DATA_DIR") or SHARED_MNIST
-    if not os.path.isdir(folder):
-        pytest.fail(f"real MNIST IDX files are needed: set DCGAN_DATA_DIR or provide {SHARED_MNIST}")
-    return os.path.abspath(folder)
+    """A folder of real MNIST IDX files (the 10,000-image test split at least).
+
+    $DCGAN_DATA_DIR, else ../shared/data/mnist beside the checkout, else MNIST downloaded
+    once with Keras and written as IDX files to a cache folder (as a user's machine can).
+    """
+    env = os.environ.get("DCGAN_DATA_DIR")
+    for folder in ([env, os.path.join(REPO, env)] if env else []) + [SHARED_MNIST]:
+        if folder and os.path.isdir(folder):
+            return os.path.abspath(folder)
+    cache = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_helpers", "mnist-test-idx")
+    if not os.path.isfile(os.path.join(cache, "t10k-labels-idx1-ubyte.gz")):
+        import keras
+
+        try:
+            _, (x, y) = keras.datasets.mnist.load_data()
+        except Exception as e:  # no network
+            pytest.fail(f"real MNIST IDX files are needed: set DCGAN_DATA_DIR, provide "
+                        f"{SHARED_MNIST}, or allow the download of MNIST ({e})")
+        os.makedirs(cache, exist_ok=True)
+        write_idx(os.path.join(cache, "t10k-images-idx3-ubyte.gz"), x, gz=True)
+        write_idx(os.path.join(cache, "t10k-labels-idx1-ubyte.gz"), y, gz=True)
+    return cache
 
 
 def write_idx(path: str, array: np.ndarray, magic: int | None = None, gz: bool = False) -> str:

@@ -18,23 +18,10 @@ from dcgan_helpers.evaluation import command  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _mnist_dir() -> str | None:
-    """$DCGAN_DATA_DIR (as given, or relative to the repository), else ../shared/data/mnist."""
-    env = os.environ.get("DCGAN_DATA_DIR")
-    candidates = [env, os.path.join(REPO, env)] if env else []
-    candidates.append(os.path.join(REPO, "..", "shared", "data", "mnist"))
-    for folder in candidates:
-        if folder and os.path.isdir(folder):
-            return os.path.abspath(folder)
-    return None
-
-
 @pytest.fixture(scope="module")
-def mnist_folder() -> str:
-    folder = _mnist_dir()
-    if folder is None:
-        pytest.skip("no MNIST data: set DCGAN_DATA_DIR or provide ../shared/data/mnist")
-    return folder
+def mnist_folder(mnist_dir) -> str:
+    """Real MNIST IDX files: see `mnist_dir` in conftest.py (never skipped)."""
+    return mnist_dir
 
 
 @pytest.fixture(scope="module")
