@@ -86,7 +86,7 @@ def train_for(cfg: TrainConfig, images: np.ndarray, evaluator: Evaluator, budget
         epoch += 1
         for batch in make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch):
             t0 = time.perf_counter()
-            metrics = {k: float(v) for k, v in step(batch).items()}
+            metrics = step.run(batch)
             clock += time.perf_counter() - t0
             if not np.isfinite(list(metrics.values())).all():
                 print(f"  diverged at {clock:.0f}s")

@@ -231,7 +231,7 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         bar = _progress_bar(progress, epoch, cfg.epochs, steps_per_epoch, cfg.batch_size)
         t0 = time.perf_counter()
         for batch in ds:
-            metrics = {k: float(v) for k, v in step(batch).items()}
+            metrics = step.run(batch)
             if not all(math.isfinite(v) for v in metrics.values()):
                 raise DivergenceError(
                     f"losses became non-finite at step {int(step.step.numpy())} (epoch {epoch}): "

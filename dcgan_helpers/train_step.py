@@ -15,6 +15,9 @@ from .losses import discriminator_loss_per_example, generator_loss_per_example, 
 from .noise import sample_noise
 
 
+METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # the order replica_step returns them in
+
+
 class GANTrainStep:
     """Holds the two models and optimizers and a compiled `__call__(images) -> metrics`.
 
@@ -48,13 +51,16 @@ class GANTrainStep:
         # XLA derives a different random stream from the same stateless seed.
         self._replica_fn = tf.function(self.replica_step, jit_compile=True) if jit_compile else self.replica_step
         self._compiled = tf.function(self._distributed_step)
+        self._compiled_vector = tf.function(lambda images: tf.stack(list(self._distributed_step(images).values())))
 
     # -- one replica's share of the global batch
     def replica_step(self, images: tf.Tensor, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
-        ctx = tf.distribute.get_replica_context()
-        local = tf.shape(images)[0]
-        start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local
-        noise = all_noise[start:start + local]
+        noise = all_noise
+        if self.strategy.num_replicas_in_sync > 1:  # this replica's slice of the global batch
+            ctx = tf.distribute.get_replica_context()
+            local = tf.shape(images)[0]
+            start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local
+            noise = all_noise[start:start + local]
 
         # Under mixed precision the forward pass runs in float16; the loss scale
         # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
@@ -88,9 +94,12 @@ class GANTrainStep:
     def _distributed_step(self, images) -> dict[str, tf.Tensor]:
         seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
         all_noise = sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
-        per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
-        out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-               for k, v in per_replica.items()}
+        if self.strategy.num_replicas_in_sync == 1:
+            out = self._replica_fn(images, all_noise)  # no distribution ops on one device
+        else:
+            per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
+            out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                   for k, v in per_replica.items()}
         if self.ema_generator is not None:
             # Warm-up: early on the average follows G closely, later it smooths over ~1/(1-decay) steps.
             t = tf.cast(self.step, tf.float32)
@@ -108,6 +117,11 @@ class GANTrainStep:
     def __call__(self, images) -> dict[str, tf.Tensor]:
         """One update of D and G on a batch (a distributed batch under a strategy)."""
         return self._compiled(images)
+
+    def run(self, images) -> dict[str, float]:
+        """One update, with its metrics read back to Python in a single transfer."""
+        values = self._compiled_vector(images).numpy()
+        return dict(zip(METRICS, values.tolist()))
 
 
 def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor:

@@ -106,7 +106,7 @@ def test_non_finite_loss_stops_with_the_step(tmp_path, monkeypatch):
     train(small(epochs=1), out, progress=False)
     ckpt_dir = os.path.join(out, "checkpoints")
     before = {n: open(os.path.join(ckpt_dir, n), "rb").read() for n in os.listdir(ckpt_dir)}
-    original = GANTrainStep.__call__
+    original = GANTrainStep.run
 
     def diverging(self, images):
         metrics = original(self, images)
@@ -114,7 +114,7 @@ def test_non_finite_loss_stops_with_the_step(tmp_path, monkeypatch):
             metrics["g_loss"] = float("nan")
         return metrics
 
-    monkeypatch.setattr(GANTrainStep, "__call__", diverging)
+    monkeypatch.setattr(GANTrainStep, "run", diverging)
     with pytest.raises(DivergenceError, match=r"non-finite at step 6 \(epoch 2\).*ckpt-1\) is kept"):
         train(small(epochs=3), out, resume=True, progress=False)
     after = {n: open(os.path.join(ckpt_dir, n), "rb").read() for n in os.listdir(ckpt_dir)}
