@@ -88,3 +88,14 @@ def test_saving_the_loss_plot_keeps_the_notebook_backend(tmp_path):
     pictures.plot_losses(rows, str(tmp_path / "l.png"))
     assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
     assert matplotlib.get_backend() == backend
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    import os
+    import stat
+
+    from dcgan_helpers.atomic import _umask, write_text
+
+    write_text(str(tmp_path / "log.csv"), "epoch\n1\n")
+    assert stat.S_IMODE(os.stat(tmp_path / "log.csv").st_mode) == 0o666 & ~_umask()
+    assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]  # no temporary file left
