@@ -118,6 +118,10 @@ class GANTrainStep:
         """One update of D and G on a batch (a distributed batch under a strategy)."""
         return self._compiled(images)
 
+    def trace(self, batch_spec: tf.TensorSpec) -> None:
+        """Compile the step for batches like `batch_spec` without running it (for timing)."""
+        self._compiled_vector.get_concrete_function(batch_spec)
+
     def run(self, images) -> dict[str, float]:
         """One update, with its metrics read back to Python in a single transfer."""
         values = self._compiled_vector(images).numpy()

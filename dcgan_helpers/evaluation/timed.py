@@ -1,0 +1,124 @@
+"""Quality against training time: train a recipe for a wall-clock budget, scoring as it goes.
+
+Comparing GANs fairly on one machine means giving each the same minutes, not the same
+epochs: a small model does many cheap updates while a large one does a few expensive
+ones. `train_for_time` trains with the project's train step and, every `eval_every`
+seconds of training, stops the clock while it scores samples from the generator (the
+moving average when the recipe keeps one). Used by notebook 06 and
+benchmarks/time_to_quality.py.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+import numpy as np
+
+from ..config import TrainConfig
+from ..models import get_spec
+from ..pipeline import make_dataset
+from ..sampling import generate
+from ..train_step import GANTrainStep
+from .metrics import Evaluator
+
+
+@dataclass
+class QualityPoint:
+    """The figures at one moment of training."""
+
+    seconds: float  # of training, scoring excluded
+    steps: int
+    classifier_score: float
+    frechet_distance: float
+    class_shares: list[float]
+    nn_distance: float
+
+
+@dataclass
+class TimedRun:
+    """A recipe's curve of quality against time, its last samples and its generator."""
+
+    config: TrainConfig
+    points: list[QualityPoint] = field(default_factory=list)
+    samples: np.ndarray | None = None
+    sampler: keras.Model | None = None
+    diverged_at: float | None = None
+
+    def first_reaching(self, score: float) -> QualityPoint | None:
+        """The first point whose classifier score is at least `score`, else None."""
+        return next((p for p in self.points if p.classifier_score >= score), None)
+
+    @property
+    def images_per_second(self) -> float:
+        last = self.points[-1] if self.points else None
+        if not last or not last.seconds:
+            return float("nan")
+        return last.steps * self.config.batch_size / last.seconds
+
+
+def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator,
+                   budget_seconds: float, eval_every_seconds: float, *, num_samples: int = 1000,
+                   sample_seed: int = 1, stop_at_score: float | None = None,
+                   on_point: Callable[[QualityPoint], None] | None = None) -> TimedRun:
+    """Train `config` on uint8 `images` for `budget_seconds` of training, scoring at intervals.
+
+    The clock counts only the train steps (data loading included; the one-time tracing of
+    the step and the scoring excluded), so recipes are compared on the time they spend learning. The last point is taken when the
+    budget runs out. `stop_at_score` ends the run at the first point that reaches it.
+    A NaN or infinite loss ends the run early and is recorded in `diverged_at`.
+    """
+    if budget_seconds <= 0 or eval_every_seconds <= 0:
+        raise ValueError("budget_seconds and eval_every_seconds must be positive")
+    from ..run import build_models, make_optimizers  # run imports evaluation lazily; avoid a cycle
+
+    cfg = config.resolved()
+    spec = get_spec(cfg.model)
+    keras.utils.set_random_seed(cfg.seed)
+    generator, discriminator = build_models(spec, cfg)
+    g_opt, d_opt = make_optimizers(cfg, max(1, len(images) // cfg.batch_size), spec.lr_decay_epochs)
+    g_opt.build(generator.trainable_variables)
+    d_opt.build(discriminator.trainable_variables)
+    step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
+                        global_batch_size=cfg.batch_size, noise=spec.noise,
+                        from_logits=spec.from_logits, seed=cfg.seed, ema_decay=spec.ema_decay)
+    result = TimedRun(cfg, sampler=step.sampler)
+
+    def score(clock: float) -> QualityPoint:
+        samples = generate(step.sampler, num_samples, spec.noise, seed=sample_seed)
+        figures = evaluator.evaluate(samples)
+        point = QualityPoint(clock, int(step.step.numpy()), figures["classifier_score"],
+                             figures["frechet_distance"], figures["class_shares"],
+                             figures["nn_distance"])
+        result.points.append(point)
+        result.samples = samples
+        if on_point:
+            on_point(point)
+        return point
+
+    clock, next_eval, epoch = 0.0, eval_every_seconds, 0
+    while True:
+        epoch += 1
+        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
+        if epoch == 1:
+            step.trace(dataset.element_spec)
+        batches = iter(dataset)
+        while True:
+            start = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                break
+            metrics = step.run(batch)
+            clock += time.perf_counter() - start
+            if not np.isfinite(list(metrics.values())).all():
+                result.diverged_at = clock
+                return result
+            if clock >= next_eval or clock >= budget_seconds:
+                point = score(clock)
+                next_eval = (clock // eval_every_seconds + 1) * eval_every_seconds
+                if clock >= budget_seconds:
+                    return result
+                if stop_at_score is not None and point.classifier_score >= stop_at_score:
+                    return result
