@@ -7,6 +7,7 @@
     metrics.py           classifier score, Fréchet distance, class shares, nearest-neighbour distance
     command.py           the `evaluate` subcommand of `python -m dcgan_helpers`
     callback.py          EvaluationCallback: the same figures as log.csv columns during training
+    timed.py             train_for_time: a recipe trained for a wall-clock budget, scored as it goes
 
 The ideas follow TF-GAN's MNIST evaluation (an MNIST classifier stands in for Inception).
 Nothing heavy is imported here, so `command.add_parser` stays cheap for `--help`.
@@ -27,6 +28,7 @@ _LAZY = {
     "class_shares": "metrics",
     "nn_distance": "metrics",
     "load_evaluation_data": "data",
+    "train_for_time": "timed",
 }
 
 __all__ = sorted(_LAZY)
