@@ -99,7 +99,11 @@ def test_shapes(name):
     g, d = spec.build()
     assert g.input_shape == (None, spec.latent_dim)
     assert g.output_shape == (None, *spec.image_shape)
-    assert d.input_shape == (None, *spec.image_shape) and d.output_shape == (None, 1)
+    assert d.input_shape == (None, *spec.image_shape)
+    if name == "fast":  # a second, InfoGAN head reads the categorical code back
+        assert d.output_shape == [(None, 1), (None, 10)]
+    else:
+        assert d.output_shape == (None, 1)
 
 
 def test_paper64_rgb_and_recipe():
@@ -123,3 +127,20 @@ def test_recipes_from_sources():
 def test_unknown_model():
     with pytest.raises(ConfigError, match="unknown model 'big'; known models: fast, gans_in_action"):
         get_spec("big")
+
+
+def test_paper64_quarter_is_the_paper_architecture_at_a_quarter_of_the_width():
+    full_g, full_d = get_spec("paper64").build()
+    quarter_g, quarter_d = get_spec("paper64_quarter").build()
+
+    def quartered(description):
+        return [(layer[0], layer[1] // 4 if layer[1] > 1 else 1, *layer[2:])
+                if layer[0] in ("Conv2D", "Conv2DTranspose") else layer for layer in description]
+
+    assert describe(quarter_g) == quartered(describe(full_g))
+    assert describe(quarter_d) == quartered(describe(full_d))
+    assert quarter_g.output_shape == full_g.output_shape == (None, 64, 64, 1)
+    assert quarter_g.count_params() < full_g.count_params() / 10  # the noise layer shrinks only 4x
+    q, p = get_spec("paper64_quarter"), get_spec("paper64")
+    assert (q.lr_g, q.beta1, q.batch_size, q.lr_decay_epochs, q.from_logits) == \
+        (p.lr_g, p.beta1, p.batch_size, p.lr_decay_epochs, p.from_logits)

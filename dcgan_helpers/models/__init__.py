@@ -32,6 +32,11 @@ MODELS: dict[str, ModelSpec] = {
         paper64.build_generator, paper64.build_discriminator, image_shape=(64, 64, 1),
         from_logits=False, lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=128, epochs=35,
         checkpoint_every=5, lr_decay_epochs=(10, 20, 25)),
+    "paper64_quarter": ModelSpec(
+        "paper64_quarter", "DCGAN paper at 64x64 (seed 003), a quarter of the width, for CPUs",
+        paper64.build_quarter_generator, paper64.build_quarter_discriminator, image_shape=(64, 64, 1),
+        from_logits=False, lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=128, epochs=35,
+        checkpoint_every=5, lr_decay_epochs=(10, 20, 25)),
     "fast": ModelSpec(
         "fast", "this project's CPU recipe (benchmarks/time_to_quality.py)",
         fast.build_generator, fast.build_discriminator,
