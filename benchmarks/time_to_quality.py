@@ -94,12 +94,13 @@ def main() -> None:
             print(f"  diverged after {run.diverged_at:.0f}s of training")
         if args.grids and run.samples is not None:
             save_grid(run.samples[:64], os.path.join(args.grids, f"{name.replace(':', '_')}.png"), cols=8)
-        results[name] = run.points
+        results[name] = run
 
     print(f"\n{'recipe':<28}{'time to ' + format(args.target, 'g'):>12}{'FD then':>9}"
           f"{'final score':>13}{'final FD':>10}{'steps':>8}")
-    for name, points in results.items():
-        hit = next((p for p in points if p.classifier_score >= args.target), None)
+    for name, run in results.items():
+        points = run.points
+        hit = run.first_reaching(args.target)
         when = f"{hit.seconds:.0f}s" if hit else "not reached"
         fd_then = f"{hit.frechet_distance:.1f}" if hit else "-"
         last = points[-1] if points else None
@@ -108,7 +109,7 @@ def main() -> None:
     print(f"{'real held-out digits':<28}{'':>12}{'':>9}{ref['classifier_score']:>13.2f}{ref['frechet_distance']:>10.1f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({k: [asdict(p) for p in v] for k, v in results.items()}, f, indent=1)
+            json.dump({k: [asdict(p) for p in v.points] for k, v in results.items()}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,27 @@ def build_models(spec, cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
         keras.config.set_dtype_policy(previous)
 
 
+def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
+                     strategy: tf.distribute.Strategy | None = None,
+                     jit_compile: bool = False) -> GANTrainStep:
+    """Models, optimizers (built, so checkpoints can restore them) and the compiled step.
+
+    Call inside `strategy.scope()` when using a strategy: BatchNorm then uses the
+    statistics of the global batch.
+    """
+    generator, discriminator = build_models(spec, cfg)
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        synchronize_batch_norm(generator)
+        synchronize_batch_norm(discriminator)
+    g_opt, d_opt = make_optimizers(cfg, steps_per_epoch, spec.lr_decay_epochs)
+    g_opt.build(generator.trainable_variables)
+    d_opt.build(discriminator.trainable_variables)
+    return GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
+                        global_batch_size=cfg.batch_size, noise=spec.noise,
+                        from_logits=spec.from_logits, seed=cfg.seed, strategy=strategy,
+                        jit_compile=jit_compile, ema_decay=spec.ema_decay)
+
+
 def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfig:
     if not resuming:
         return config.resolved()
@@ -194,17 +215,7 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         write_text(os.path.join(out, RUN_FILE), cfg.to_json())
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
-        generator, discriminator = build_models(spec, cfg)
-        if strategy.num_replicas_in_sync > 1:
-            synchronize_batch_norm(generator)
-            synchronize_batch_norm(discriminator)
-        g_opt, d_opt = make_optimizers(cfg, steps_per_epoch, spec.lr_decay_epochs)
-        g_opt.build(generator.trainable_variables)
-        d_opt.build(discriminator.trainable_variables)
-        step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
-                            global_batch_size=cfg.batch_size, noise=spec.noise,
-                            from_logits=spec.from_logits, seed=cfg.seed, strategy=strategy,
-                            jit_compile=jit_compile, ema_decay=spec.ema_decay)
+        step = build_train_step(spec, cfg, steps_per_epoch, strategy, jit_compile)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))
         sample_var = tf.Variable(fixed, trainable=False, name="sample_noise")

@@ -21,7 +21,6 @@ from ..config import TrainConfig
 from ..models import get_spec
 from ..pipeline import make_dataset
 from ..sampling import generate
-from ..train_step import GANTrainStep
 from .metrics import Evaluator
 
 
@@ -66,24 +65,18 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     """Train `config` on uint8 `images` for `budget_seconds` of training, scoring at intervals.
 
     The clock counts only the train steps (data loading included; the one-time tracing of
-    the step and the scoring excluded), so recipes are compared on the time they spend learning. The last point is taken when the
-    budget runs out. `stop_at_score` ends the run at the first point that reaches it.
+    the step and the scoring excluded), so recipes are compared on the time they spend
+    learning. The last point is taken when the budget runs out. `stop_at_score` ends the run at the first point that reaches it.
     A NaN or infinite loss ends the run early and is recorded in `diverged_at`.
     """
     if budget_seconds <= 0 or eval_every_seconds <= 0:
         raise ValueError("budget_seconds and eval_every_seconds must be positive")
-    from ..run import build_models, make_optimizers  # run imports evaluation lazily; avoid a cycle
+    from ..run import build_train_step  # run imports evaluation lazily; avoid a cycle
 
     cfg = config.resolved()
     spec = get_spec(cfg.model)
     keras.utils.set_random_seed(cfg.seed)
-    generator, discriminator = build_models(spec, cfg)
-    g_opt, d_opt = make_optimizers(cfg, max(1, len(images) // cfg.batch_size), spec.lr_decay_epochs)
-    g_opt.build(generator.trainable_variables)
-    d_opt.build(discriminator.trainable_variables)
-    step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
-                        global_batch_size=cfg.batch_size, noise=spec.noise,
-                        from_logits=spec.from_logits, seed=cfg.seed, ema_decay=spec.ema_decay)
+    step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size))
     result = TimedRun(cfg, sampler=step.sampler)
 
     def score(clock: float) -> QualityPoint:
