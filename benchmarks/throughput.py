@@ -25,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from dcgan_helpers.datasets import load_images  # noqa: E402
 from dcgan_helpers.models import get_spec, model_names  # noqa: E402
+from dcgan_helpers.models.clusters import find_cluster_code  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
 
@@ -36,14 +37,19 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
     g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
     d_opt = keras.optimizers.Adam(lr, beta_1=beta1)
     latent = spec.latent_dim
+    code = find_cluster_code(generator)  # the fast model's D also takes each image's cluster
 
     @tf.function
     def train_step(images):
         noise = tf.random.normal([batch_size, latent])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = generator(noise, training=True)
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated, training=True)
+            if code is None:
+                real_output = discriminator(images, training=True)
+                fake_output = discriminator(generated, training=True)
+            else:
+                real_output = discriminator([images, code.codes_of_images(images)], training=True)
+                fake_output = discriminator([generated, code.codes_of_noise(noise)], training=True)
             gen_loss = bce(tf.ones_like(fake_output), fake_output)
             disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
         g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
@@ -112,7 +118,7 @@ def main() -> None:
             uint8_images = images
         float_images = (uint8_images.astype("float32") - 127.5) / 127.5
         # Blocks long enough (about a second or more) that starting a data iterator is noise.
-        steps = args.steps or {"paper64": 1, "tutorial": 2, "vanilla": 100}.get(name, 20)
+        steps = args.steps or {"paper64": 1, "paper64_quarter": 2, "tutorial": 2, "vanilla": 100}.get(name, 20)
         keras.utils.set_random_seed(0)
         ref = reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1)
         ours = our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1)

@@ -35,7 +35,8 @@ from dcgan_helpers.images import save_grid  # noqa: E402
 # A recipe is a model and the settings that differ from its published ones.
 RECIPES: dict[str, dict] = {
     "tutorial": {"model": "tutorial"},  # as published: batch 256, Adam 1e-4 (beta1 0.9)
-    "fast": {"model": "fast"},  # this project's CPU recipe (see models/__init__.py)
+    "fast_unconditional": {"model": "fast_unconditional"},  # the same without its k-means clusters
+    "fast": {"model": "fast"},  # this project's CPU recipe (see models/fast.py)
 }
 
 

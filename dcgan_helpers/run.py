@@ -32,8 +32,9 @@ from .datasets import load_images
 from .distribute import synchronize_batch_norm
 from .errors import ConfigError, DivergenceError
 from .models import get_spec
+from .models.clusters import find_cluster_code, fit_clusters
 from .noise import sample_noise
-from .pipeline import check_shape, make_dataset
+from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
 from .train_step import GANTrainStep
 
 log = logging.getLogger(__name__)
@@ -130,13 +131,24 @@ def build_models(spec, cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
 
 def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
                      strategy: tf.distribute.Strategy | None = None,
-                     jit_compile: bool = False) -> GANTrainStep:
+                     jit_compile: bool = False,
+                     cluster_images: Callable[[], np.ndarray] | None = None) -> GANTrainStep:
     """Models, optimizers (built, so checkpoints can restore them) and the compiled step.
 
     Call inside `strategy.scope()` when using a strategy: BatchNorm then uses the
-    statistics of the global batch.
+    statistics of the global batch. For a cluster-conditioned model (fast), k-means is
+    fitted to the images `cluster_images()` returns (float in [-1, 1]) before the step
+    copies the generator for its moving average; pass None when a checkpoint will
+    restore the clusters.
     """
     generator, discriminator = build_models(spec, cfg)
+    code = find_cluster_code(generator)
+    if code is not None and cluster_images is not None:
+        started = time.perf_counter()
+        images = cluster_images()
+        fit_clusters(code, images, seed=cfg.seed)
+        log.info("fitted %d k-means clusters to %d images in %.1fs", code.num_clusters,
+                 len(images), time.perf_counter() - started)
     if strategy is not None and strategy.num_replicas_in_sync > 1:
         synchronize_batch_norm(generator)
         synchronize_batch_norm(discriminator)
@@ -147,6 +159,22 @@ def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
                         global_batch_size=cfg.batch_size, noise=spec.noise,
                         from_logits=spec.from_logits, seed=cfg.seed, strategy=strategy,
                         jit_compile=jit_compile, ema_decay=spec.ema_decay)
+
+
+def _cluster_sample(train_images: np.ndarray | None, dataset_fn: Callable[[int], tf.data.Dataset],
+                    image_shape: tuple, max_images: int = 10_000) -> np.ndarray:
+    """Up to `max_images` training images in [-1, 1], for fitting k-means clusters."""
+    if train_images is not None:
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(train_images), max_images, replace=False) if len(train_images) > max_images else slice(None)
+        return resize_batch(to_unit_range(train_images[pick]), image_shape).numpy()
+    batches, count = [], 0
+    for batch in dataset_fn(0):
+        batches.append(np.asarray(batch))
+        count += len(batches[-1])
+        if count >= max_images:
+            break
+    return np.concatenate(batches)[:max_images]
 
 
 def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfig:
@@ -214,8 +242,9 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
     if not resuming:
         write_text(os.path.join(out, RUN_FILE), cfg.to_json())
     keras.utils.set_random_seed(cfg.seed)
+    cluster_images = None if resuming else (lambda: _cluster_sample(train_images, dataset_fn, cfg.image_shape))
     with strategy.scope():
-        step = build_train_step(spec, cfg, steps_per_epoch, strategy, jit_compile)
+        step = build_train_step(spec, cfg, steps_per_epoch, strategy, jit_compile, cluster_images)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))
         sample_var = tf.Variable(fixed, trainable=False, name="sample_noise")

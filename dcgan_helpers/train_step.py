@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
+from .models.clusters import find_cluster_code
 from .noise import sample_noise
 
 
@@ -42,6 +43,7 @@ class GANTrainStep:
         self.seed = int(seed)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.ema_decay = float(ema_decay)
+        self.cluster_code = find_cluster_code(generator)  # None unless cluster-conditioned
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             # A moving average of G's weights: samples from it are smoother and better
@@ -52,6 +54,17 @@ class GANTrainStep:
         self._replica_fn = tf.function(self.replica_step, jit_compile=True) if jit_compile else self.replica_step
         self._compiled = tf.function(self._distributed_step)
         self._compiled_vector = tf.function(lambda images: tf.stack(list(self._distributed_step(images).values())))
+
+    def _judged(self, images: tf.Tensor, noise: tf.Tensor | None):
+        """D's input: the images, with their one-hot clusters for a cluster-conditioned GAN.
+
+        Real images (noise None) get their nearest k-means centroid; generated ones the
+        cluster the generator was asked to draw.
+        """
+        if self.cluster_code is None:
+            return images
+        codes = self.cluster_code.codes_of_images(images) if noise is None else self.cluster_code.codes_of_noise(noise)
+        return [images, codes]
 
     # -- one replica's share of the global batch
     def replica_step(self, images: tf.Tensor, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -66,8 +79,8 @@ class GANTrainStep:
         # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(noise, training=True)
-            real_output = self.discriminator(images, training=True)
-            fake_output = self.discriminator(fake_images, training=True)
+            real_output = self.discriminator(self._judged(images, None), training=True)
+            fake_output = self.discriminator(self._judged(fake_images, noise), training=True)
             g_loss = tf.nn.compute_average_loss(
                 generator_loss_per_example(fake_output, self.from_logits),
                 global_batch_size=self.global_batch_size)
@@ -105,7 +118,7 @@ class GANTrainStep:
             t = tf.cast(self.step, tf.float32)
             decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
             for avg, var in zip(self.ema_generator.weights, self.generator.weights):
-                avg.assign(decay * avg + (1.0 - decay) * tf.cast(var, avg.dtype))
+                avg.assign_sub((1.0 - decay) * (avg - tf.cast(var, avg.dtype)))  # exact for constants
         self.step.assign_add(1)
         return out
 

@@ -99,7 +99,8 @@ def test_shapes(name):
     g, d = spec.build()
     assert g.input_shape == (None, spec.latent_dim)
     assert g.output_shape == (None, *spec.image_shape)
-    assert d.input_shape == (None, *spec.image_shape) and d.output_shape == (None, 1)
+    image_input = d.input_shape[0] if isinstance(d.input_shape, list) else d.input_shape
+    assert image_input == (None, *spec.image_shape) and d.output_shape == (None, 1)
 
 
 def test_paper64_rgb_and_recipe():
@@ -121,7 +122,7 @@ def test_recipes_from_sources():
 
 
 def test_unknown_model():
-    with pytest.raises(ConfigError, match="unknown model 'big'; known models: fast, gans_in_action"):
+    with pytest.raises(ConfigError, match="unknown model 'big'; known models: fast, fast_unconditional, gans_in_action"):
         get_spec("big")
 
 
@@ -140,3 +141,16 @@ def test_paper64_quarter_is_the_paper_architecture_at_a_quarter_of_the_width():
     q, p = get_spec("paper64_quarter"), get_spec("paper64")
     assert (q.lr_g, q.beta1, q.batch_size, q.lr_decay_epochs, q.from_logits) == \
         (p.lr_g, p.beta1, p.batch_size, p.lr_decay_epochs, p.from_logits)
+
+
+def test_fast_is_fast_unconditional_plus_the_cluster_layers():
+    g, d = get_spec("fast").build()
+    ug, ud = get_spec("fast_unconditional").build()
+    assert [x for x in describe(g) if x != ("ClusterCode",)] == describe(ug)
+    assert [x for x in describe(d) if x not in (("InputLayer",), ("Projection",), ("Add",))] == \
+        [x for x in describe(ud) if x != ("InputLayer",)]
+    assert len(d.inputs) == 2 and len(ud.inputs) == 1
+    # G's first Dense also sees the one-hot cluster (100 more inputs); ClusterCode holds
+    # 100 centroids of 784 pixels and 100 frequencies (not trained)
+    assert g.count_params() - ug.count_params() == 100 * 7 * 7 * 64 + 100 * 784 + 100
+    assert len(g.trainable_weights) == len(ug.trainable_weights)

@@ -50,6 +50,14 @@ MODELS["paper64_quarter"] = dataclasses.replace(
     build_discriminator=paper64.build_quarter_discriminator)
 
 
+# The fast recipe without its k-means clusters: what the clusters add (benchmarks, notebook 06).
+MODELS["fast_unconditional"] = dataclasses.replace(
+    MODELS["fast"], name="fast_unconditional",
+    source="this project's CPU recipe without the cluster conditioning",
+    build_generator=fast.build_unconditional_generator,
+    build_discriminator=fast.build_unconditional_discriminator)
+
+
 def model_names() -> list[str]:
     return sorted(MODELS)
 

@@ -8,7 +8,10 @@ training it beats the tutorial model, whose step costs ~15x more. What mattered:
 - a minibatch standard-deviation feature in the discriminator (as in ProGAN): D sees
   how varied a batch is, which pushes G to cover all ten digits;
 - Adam 1e-3 with beta_1 0.5, batch 32, and sampling from a moving average of G's
-  weights (ModelSpec.ema_decay) to smooth out the adversarial oscillation.
+  weights (ModelSpec.ema_decay) to smooth out the adversarial oscillation;
+- conditioning both networks on 100 k-means clusters of the training images
+  (models/clusters.py): without it samples that fall between two digits cap the
+  classifier score near 8; with it the score passes 9 in about a minute.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 from keras import layers, ops
+
+from .clusters import ClusterCode, Projection
 
 
 @keras.saving.register_keras_serializable(package="dcgan_helpers")
@@ -45,9 +50,20 @@ class MinibatchStdDev(layers.Layer):
         return (*input_shape[:-1], input_shape[-1] + 1)
 
 
-def build_generator(latent_dim: int = 100, channels: int = 1, width: int = 64) -> keras.Model:
+NUM_CLUSTERS = 100  # k-means clusters of the training images (models/clusters.py)
+
+
+def build_generator(latent_dim: int = 100, channels: int = 1, width: int = 64,
+                    num_clusters: int = NUM_CLUSTERS) -> keras.Model:
+    """noise (latent_dim) -> 28x28 image; a ClusterCode layer adds the cluster drawn from the noise.
+
+    `num_clusters=0` builds the unconditional generator (model `fast_unconditional`).
+    """
+    # float32 even under mixed precision, so the cluster drawn matches the train step's exactly
+    code = [ClusterCode(num_clusters, 28 * 28 * channels, name="cluster_code", dtype="float32")] if num_clusters else []
     return keras.Sequential([
         keras.Input((latent_dim,)),
+        *code,
         layers.Dense(7 * 7 * width, use_bias=False),
         layers.BatchNormalization(),
         layers.ReLU(),
@@ -62,14 +78,30 @@ def build_generator(latent_dim: int = 100, channels: int = 1, width: int = 64) -
     ], name="fast_generator")
 
 
-def build_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1), width: int = 64) -> keras.Model:
-    return keras.Sequential([
-        keras.Input(image_shape),
-        layers.Conv2D(width // 2, 4, strides=2, padding="same"),
-        layers.LeakyReLU(negative_slope=0.2),
-        layers.Conv2D(width, 4, strides=2, padding="same"),
-        layers.LeakyReLU(negative_slope=0.2),
-        MinibatchStdDev(),
-        layers.Flatten(),
-        layers.Dense(1),
-    ], name="fast_discriminator")
+def build_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1), width: int = 64,
+                        num_clusters: int = NUM_CLUSTERS) -> keras.Model:
+    """[image, one-hot cluster] -> logit: a small DCGAN discriminator with a projection term.
+
+    `num_clusters=0` builds the unconditional discriminator: image -> logit.
+    """
+    image = keras.Input(image_shape, name="image")
+    h = layers.Conv2D(width // 2, 4, strides=2, padding="same")(image)
+    h = layers.LeakyReLU(negative_slope=0.2)(h)
+    h = layers.Conv2D(width, 4, strides=2, padding="same")(h)
+    h = layers.LeakyReLU(negative_slope=0.2)(h)
+    h = MinibatchStdDev()(h)
+    h = layers.Flatten()(h)
+    logit = layers.Dense(1)(h)
+    if not num_clusters:
+        return keras.Model(image, logit, name="fast_discriminator")
+    cluster = keras.Input((num_clusters,), name="cluster")
+    logit = layers.Add()([logit, Projection()([cluster, h])])
+    return keras.Model([image, cluster], logit, name="fast_discriminator")
+
+
+def build_unconditional_generator(latent_dim: int = 100, channels: int = 1) -> keras.Model:
+    return build_generator(latent_dim, channels, num_clusters=0)
+
+
+def build_unconditional_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
+    return build_discriminator(image_shape, num_clusters=0)

@@ -1,0 +1,112 @@
+"""Cluster conditioning (models/clusters.py): codes, fitting, saving, and what the train step feeds D."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_helpers.config import TrainConfig
+from dcgan_helpers.errors import ConfigError
+from dcgan_helpers.models import get_spec
+from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code, fit_clusters
+from dcgan_helpers.run import train
+
+
+def blobs(n_per: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three well separated groups of 4x4 'images' (a bright quarter each), with their group."""
+    rng = np.random.default_rng(seed)
+    images, groups = [], []
+    for g in range(3):
+        base = -np.ones((4, 4, 1), np.float32)
+        base[(g // 2) * 2:(g // 2) * 2 + 2, (g % 2) * 2:(g % 2) * 2 + 2] = 1.0
+        images.append(base + rng.normal(0, 0.1, (n_per * (g + 1), 4, 4, 1)).astype(np.float32))
+        groups += [g] * (n_per * (g + 1))
+    return np.concatenate(images), np.array(groups)
+
+
+def test_fit_finds_the_groups_and_their_shares():
+    images, groups = blobs()
+    code = ClusterCode(3, 16)
+    fit_clusters(code, images, seed=0)
+    found = np.argmax(code.codes_of_images(tf.constant(images)).numpy(), axis=1)
+    # each group is one cluster (up to renaming), and the shares are the groups' sizes 1:2:3
+    for g in range(3):
+        assert len(set(found[groups == g])) == 1
+    assert len(set(found)) == 3
+    assert sorted(code.frequencies.numpy().round(3)) == pytest.approx([1 / 6, 2 / 6, 3 / 6], abs=1e-3)
+
+
+def test_nearest_centroid_matches_brute_force():
+    code = ClusterCode(5, 16)
+    rng = np.random.default_rng(1)
+    centroids = rng.uniform(-1, 1, (5, 16)).astype(np.float32)
+    code.centroids.assign(centroids)
+    x = rng.uniform(-1, 1, (200, 4, 4, 1)).astype(np.float32)
+    expected = np.argmin(((x.reshape(200, 1, 16) - centroids[None]) ** 2).sum(-1), axis=1)
+    assert (np.argmax(code.codes_of_images(tf.constant(x)).numpy(), axis=1) == expected).all()
+
+
+def test_noise_draws_clusters_with_the_stored_frequencies():
+    code = ClusterCode(3, 16)
+    code.frequencies.assign([0.7, 0.0, 0.3])
+    z = tf.random.stateless_normal([20_000, 8], seed=(0, 1))
+    shares = code.codes_of_noise(z).numpy().mean(axis=0)
+    assert shares == pytest.approx([0.7, 0.0, 0.3], abs=0.015)
+    # the code is appended to the noise, which the generator sees whole
+    out = code(z[:4]).numpy()
+    assert out.shape == (4, 11) and (out[:, :8] == z[:4].numpy()).all() and (out[:, 8:].sum(1) == 1).all()
+
+
+def test_fewer_images_than_clusters_leaves_spare_clusters_unused():
+    code = ClusterCode(10, 16)
+    images, _ = blobs(n_per=1)  # 6 images
+    fit_clusters(code, images, seed=0)
+    freq = code.frequencies.numpy()
+    assert freq.sum() == pytest.approx(1.0) and (freq[6:] == 0).all()
+    z = tf.random.stateless_normal([2000, 4], seed=(0, 2))
+    assert code.codes_of_noise(z).numpy()[:, 6:].sum() == 0
+
+
+def test_fit_rejects_images_of_the_wrong_size():
+    with pytest.raises(ConfigError, match="expected images of 784 values"):
+        fit_clusters(ClusterCode(4, 784), np.zeros((10, 32, 32, 1), np.float32))
+
+
+def test_saved_generator_keeps_its_clusters(tmp_path):
+    generator, discriminator = get_spec("fast").build()
+    code = find_cluster_code(generator)
+    assert code is not None and find_cluster_code(get_spec("tutorial").build()[0]) is None
+    images = np.random.default_rng(0).uniform(-1, 1, (300, 28, 28, 1)).astype(np.float32)
+    fit_clusters(code, images, seed=0)
+    generator.save(tmp_path / "g.keras")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    np.testing.assert_array_equal(find_cluster_code(loaded).centroids.numpy(), code.centroids.numpy())
+    z = tf.random.stateless_normal([8, 100], seed=(3, 4))
+    np.testing.assert_allclose(loaded(z).numpy(), generator(z).numpy(), atol=1e-6)
+    # D judges an image together with a cluster: its verdict depends on the cluster
+    image = tf.constant(images[:1])
+    a = discriminator([image, tf.one_hot([0], code.num_clusters)]).numpy()
+    b = discriminator([image, tf.one_hot([1], code.num_clusters)]).numpy()
+    assert a.shape == (1, 1) and not np.allclose(a, b)
+
+
+def test_training_fits_clusters_once_and_resume_keeps_them(tmp_path, monkeypatch):
+    base = dict(model="fast", dataset="digits", limit=96, batch_size=16, seed=3, checkpoint_every=1)
+    first = train(TrainConfig(epochs=1, **base), str(tmp_path / "run"), progress=False)
+    # the saved (moving-average) generator holds exactly the clusters k-means finds in the
+    # training images: they were fitted before the average was copied, not averaged in
+    import dcgan_helpers.run as run_module
+    from dcgan_helpers.datasets import load_images
+
+    images, _ = load_images("digits", None, 96)
+    expected = ClusterCode(100, 784)
+    fit_clusters(expected, run_module._cluster_sample(images, None, (28, 28, 1)), seed=3)
+    centroids = find_cluster_code(first.generator).centroids.numpy()
+    np.testing.assert_allclose(centroids, expected.centroids.numpy(), atol=1e-6)
+    assert np.abs(centroids).max() > 0.1  # fitted, not the zero initial value
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("a resumed run must restore its clusters, not fit new ones")
+    monkeypatch.setattr(run_module, "fit_clusters", no_refit)
+    resumed = train(TrainConfig(epochs=2, **base), str(tmp_path / "run"), resume=True, progress=False)
+    np.testing.assert_array_equal(find_cluster_code(resumed.generator).centroids.numpy(), centroids)
