@@ -107,7 +107,7 @@ def main() -> None:
         images, _ = load_images("digits")
         source = "digits"
     print(f"data: {len(images)} images from {source}; {os.cpu_count()} CPU cores; TF {tf.__version__}")
-    print(f"{'model':<16}{'batch':>6}{'reference img/s':>18}{'ours img/s':>12}{'ours/ref':>10}  (median of {args.rounds} rounds)")
+    print(f"{'model':<20}{'batch':>6}{'reference img/s':>18}{'ours img/s':>12}{'ours/ref':>10}  (median of {args.rounds} rounds)")
     for name in args.models:
         spec = get_spec(name)
         batch = spec.batch_size
@@ -134,7 +134,7 @@ def main() -> None:
                 our_times.append(timed(ours, steps))
         n = steps * args.rounds * batch
         ratio = float(np.median(np.array(ref_times) / np.array(our_times)))
-        print(f"{name:<16}{batch:>6}{n / sum(ref_times):>18.1f}{n / sum(our_times):>12.1f}"
+        print(f"{name:<20}{batch:>6}{n / sum(ref_times):>18.1f}{n / sum(our_times):>12.1f}"
               f"{ratio:>10.2f}", flush=True)
 
 

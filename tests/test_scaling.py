@@ -66,14 +66,19 @@ def test_xla_step_equals_plain_step():
 def test_mixed_precision_step_is_close_to_float32():
     m32, _, _, update32 = one_step()
     m16, _, g, update16 = one_step(mixed=True)
-    assert g.layers[0].compute_dtype == "float16" and g.weights[0].dtype == "float32"
+    dense = next(layer for layer in g.layers if isinstance(layer, keras.layers.Dense))
+    assert dense.compute_dtype == "float16" and dense.kernel.dtype == "float32"
     for k in m32:
         assert m16[k] == pytest.approx(m32[k], rel=1e-2)
     # The update points the same way: loss scaling kept the small float16 gradients alive
     # (with underflow many entries would be zero and the cosine would drop).
     cosine = update32 @ update16 / (np.linalg.norm(update32) * np.linalg.norm(update16))
     assert cosine > 0.95
-    assert np.count_nonzero(update16) > 0.99 * update16.size
+    # Every weight the float32 step changes, the float16 step changes too (weights a step
+    # leaves alone, such as the rows of clusters absent from the batch, stay zero in both).
+    moved = update32 != 0
+    assert moved.sum() > 0.3 * update32.size
+    assert np.count_nonzero(update16[moved]) > 0.99 * moved.sum()
 
 
 def test_train_with_xla_and_mixed_precision(tmp_path):
