@@ -4,7 +4,8 @@
     <run>/log.csv            one row per epoch: losses, mean D(x) and D(G(z)), time (+ metrics)
     <run>/grids/epoch_NNNN.png  samples from the same fixed noise after each epoch
     <run>/checkpoints/       models, optimizers, epoch and step counters, sample noise
-    <run>/generator.keras    the final generator, loadable with keras.models.load_model
+    <run>/generator.keras    the final generator: sampling.load_generator (or keras.models.load_model
+                             once dcgan_helpers.models has registered the project's layers)
     <run>/losses.png         the loss curves
 """
 

@@ -17,6 +17,7 @@ turns the first noise value into a cluster index, so sampling, interpolation and
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -111,6 +112,7 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0, max_im
     repeat the first centroid with a share of zero, so they are never drawn.
     """
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
 
     x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
     if x.shape[1] != code.image_size:
@@ -121,7 +123,11 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0, max_im
     rng = np.random.default_rng(seed)
     fit_on = x[rng.choice(len(x), max_images, replace=False)] if len(x) > max_images else x
     k = min(code.num_clusters, len(fit_on))
-    centroids = KMeans(k, n_init=1, random_state=seed).fit(fit_on).cluster_centers_.astype(np.float32)
+    with warnings.catch_warnings():
+        # Repeated images (a blank test set, say) give repeated centroids: harmless, as the
+        # first of equal centroids wins and the others get a share of zero.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        centroids = KMeans(k, n_init=1, random_state=seed).fit(fit_on).cluster_centers_.astype(np.float32)
     centroids = np.concatenate([centroids, np.repeat(centroids[:1], code.num_clusters - k, axis=0)])
     code.centroids.assign(centroids)
     nearest = np.argmax(code.codes_of_images(tf.constant(x)).numpy(), axis=1)
