@@ -40,15 +40,21 @@ RECIPES: dict[str, dict] = {
 }
 
 
+INT_FIELDS = {"batch_size", "seed", "latent_dim", "limit"}
+FLOAT_FIELDS = {"lr_g", "lr_d", "beta1", "beta2"}
+
+
 def parse_recipe(text: str) -> tuple[str, TrainConfig]:
-    """`name` from RECIPES, or `model:key=value,...` for an ad-hoc recipe (e.g. fast:batch_size=64)."""
+    """`name` from RECIPES, or `model:key=value,...` for an ad-hoc recipe (e.g. fast:batch_size=64,seed=2)."""
     if text in RECIPES:
         return text, TrainConfig(**RECIPES[text])
     model, _, rest = text.partition(":")
     cfg = TrainConfig(model=model)
     for item in filter(None, rest.split(",")):
-        key, value = item.split("=")
-        setattr(cfg, key, type(getattr(cfg, key) or 0.0)(value) if key not in ("batch_size",) else int(value))
+        key, _, value = item.partition("=")
+        if key not in INT_FIELDS | FLOAT_FIELDS:
+            raise SystemExit(f"{text}: cannot set {key!r}; settable: {', '.join(sorted(INT_FIELDS | FLOAT_FIELDS))}")
+        setattr(cfg, key, int(value) if key in INT_FIELDS else float(value))
     return text, cfg
 
 
