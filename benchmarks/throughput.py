@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from dcgan_helpers.datasets import load_images  # noqa: E402
 from dcgan_helpers.models import get_spec, model_names  # noqa: E402
-from dcgan_helpers.models.clusters import find_cluster_code  # noqa: E402
+from dcgan_helpers.models.clusters import discriminator_input, find_cluster_code  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
 
@@ -44,12 +44,8 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
         noise = tf.random.normal([batch_size, latent])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = generator(noise, training=True)
-            if code is None:
-                real_output = discriminator(images, training=True)
-                fake_output = discriminator(generated, training=True)
-            else:
-                real_output = discriminator([images, code.codes_of_images(images)], training=True)
-                fake_output = discriminator([generated, code.codes_of_noise(noise)], training=True)
+            real_output = discriminator(discriminator_input(code, images), training=True)
+            fake_output = discriminator(discriminator_input(code, generated, noise), training=True)
             gen_loss = bce(tf.ones_like(fake_output), fake_output)
             disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
         g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)

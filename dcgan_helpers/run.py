@@ -162,9 +162,13 @@ def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
                         jit_compile=jit_compile, ema_decay=spec.ema_decay)
 
 
-def _cluster_sample(train_images: np.ndarray | None, dataset_fn: Callable[[int], tf.data.Dataset],
-                    image_shape: tuple, max_images: int = 10_000) -> np.ndarray:
-    """Up to `max_images` training images in [-1, 1], for fitting k-means clusters."""
+def cluster_sample(train_images: np.ndarray | None,
+                   dataset_fn: Callable[[int], tf.data.Dataset] | None,
+                   image_shape: tuple, max_images: int = 10_000) -> np.ndarray:
+    """Up to `max_images` training images in [-1, 1], for fitting k-means clusters.
+
+    From `train_images` (uint8) when given, else from the first batches of `dataset_fn(0)`.
+    """
     if train_images is not None:
         rng = np.random.default_rng(0)
         pick = rng.choice(len(train_images), max_images, replace=False) if len(train_images) > max_images else slice(None)
@@ -243,7 +247,7 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
     if not resuming:
         write_text(os.path.join(out, RUN_FILE), cfg.to_json())
     keras.utils.set_random_seed(cfg.seed)
-    cluster_images = None if resuming else (lambda: _cluster_sample(train_images, dataset_fn, cfg.image_shape))
+    cluster_images = None if resuming else (lambda: cluster_sample(train_images, dataset_fn, cfg.image_shape))
     with strategy.scope():
         step = build_train_step(spec, cfg, steps_per_epoch, strategy, jit_compile, cluster_images)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
-from .models.clusters import find_cluster_code
+from .models.clusters import discriminator_input, find_cluster_code
 from .noise import sample_noise
 
 
@@ -55,17 +55,6 @@ class GANTrainStep:
         self._compiled = tf.function(self._distributed_step)
         self._compiled_vector = tf.function(lambda images: tf.stack(list(self._distributed_step(images).values())))
 
-    def _judged(self, images: tf.Tensor, noise: tf.Tensor | None):
-        """D's input: the images, with their one-hot clusters for a cluster-conditioned GAN.
-
-        Real images (noise None) get their nearest k-means centroid; generated ones the
-        cluster the generator was asked to draw.
-        """
-        if self.cluster_code is None:
-            return images
-        codes = self.cluster_code.codes_of_images(images) if noise is None else self.cluster_code.codes_of_noise(noise)
-        return [images, codes]
-
     # -- one replica's share of the global batch
     def replica_step(self, images: tf.Tensor, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
         noise = all_noise
@@ -79,8 +68,9 @@ class GANTrainStep:
         # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(noise, training=True)
-            real_output = self.discriminator(self._judged(images, None), training=True)
-            fake_output = self.discriminator(self._judged(fake_images, noise), training=True)
+            real_output = self.discriminator(discriminator_input(self.cluster_code, images), training=True)
+            fake_output = self.discriminator(discriminator_input(self.cluster_code, fake_images, noise),
+                                             training=True)
             g_loss = tf.nn.compute_average_loss(
                 generator_loss_per_example(fake_output, self.from_logits),
                 global_batch_size=self.global_batch_size)

@@ -100,7 +100,7 @@ def test_training_fits_clusters_once_and_resume_keeps_them(tmp_path, monkeypatch
 
     images, _ = load_images("digits", None, 96)
     expected = ClusterCode(100, 784)
-    fit_clusters(expected, run_module._cluster_sample(images, None, (28, 28, 1)), seed=3)
+    fit_clusters(expected, run_module.cluster_sample(images, None, (28, 28, 1)), seed=3)
     centroids = find_cluster_code(first.generator).centroids.numpy()
     np.testing.assert_allclose(centroids, expected.centroids.numpy(), atol=1e-6)
     assert np.abs(centroids).max() > 0.1  # fitted, not the zero initial value

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..config import TrainConfig
 from ..models import get_spec
-from ..pipeline import make_dataset, to_unit_range
+from ..pipeline import make_dataset
 from ..sampling import generate
 from .metrics import Evaluator
 
@@ -65,13 +65,14 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     """Train `config` on uint8 `images` for `budget_seconds` of training, scoring at intervals.
 
     The clock counts the setup and the train steps (data loading included; the one-time
-    tracing of the step and the scoring excluded), so recipes are compared on the time they spend
-    learning. The last point is taken when the budget runs out. `stop_at_score` ends the run at the first point that reaches it.
-    A NaN or infinite loss ends the run early and is recorded in `diverged_at`.
+    tracing of the step and the scoring excluded), so recipes are compared on the time
+    they spend learning. The last point is taken when the budget runs out. `stop_at_score`
+    ends the run at the first point that reaches it. A NaN or infinite loss ends the run
+    early and is recorded in `diverged_at`.
     """
     if budget_seconds <= 0 or eval_every_seconds <= 0:
         raise ValueError("budget_seconds and eval_every_seconds must be positive")
-    from ..run import build_train_step  # run imports evaluation lazily; avoid a cycle
+    from ..run import build_train_step, cluster_sample  # run imports evaluation lazily; avoid a cycle
 
     cfg = config.resolved()
     spec = get_spec(cfg.model)
@@ -79,7 +80,7 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     # Setup (building the models, fitting a cluster-conditioned model's clusters) counts as training.
     started = time.perf_counter()
     step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size),
-                            cluster_images=lambda: to_unit_range(images).numpy())
+                            cluster_images=lambda: cluster_sample(images, None, cfg.image_shape))
     setup_seconds = time.perf_counter() - started
     result = TimedRun(cfg, sampler=step.sampler)
 

@@ -96,6 +96,17 @@ class Projection(layers.Layer):
         return (*input_shape[1][:-1], 1)
 
 
+def discriminator_input(code: ClusterCode | None, images: tf.Tensor, noise: tf.Tensor | None = None):
+    """What D judges: the images alone, or with their one-hot clusters when `code` is set.
+
+    Real images (noise None) get their nearest centroid; generated ones the cluster the
+    generator drew from their `noise`.
+    """
+    if code is None:
+        return images
+    return [images, code.codes_of_images(images) if noise is None else code.codes_of_noise(noise)]
+
+
 def find_cluster_code(generator: keras.Model) -> ClusterCode | None:
     """The generator's ClusterCode layer, or None for an unconditional generator."""
     for layer in generator.layers:
@@ -104,12 +115,13 @@ def find_cluster_code(generator: keras.Model) -> ClusterCode | None:
     return None
 
 
-def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0, max_images: int = 10_000) -> None:
+def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> None:
     """Fit k-means to `images` (float in [-1, 1], N x H x W x C) and store it in `code`.
 
-    Fits on at most `max_images` of them (seconds, even for all of MNIST) and counts the
-    cluster shares over all of them. With fewer images than clusters, the spare clusters
-    repeat the first centroid with a share of zero, so they are never drawn.
+    The cluster shares are counted over the same images. Pass a sample of a large
+    dataset (run.cluster_sample: 10,000 images fit in seconds). With fewer images than
+    clusters, the spare clusters repeat the first centroid with a share of zero, so they
+    are never drawn.
     """
     from sklearn.cluster import KMeans
     from sklearn.exceptions import ConvergenceWarning
@@ -120,14 +132,12 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0, max_im
                           f"got {x.shape[1:]} per image")
     if len(x) == 0:
         raise ConfigError("cannot fit clusters to an empty set of images")
-    rng = np.random.default_rng(seed)
-    fit_on = x[rng.choice(len(x), max_images, replace=False)] if len(x) > max_images else x
-    k = min(code.num_clusters, len(fit_on))
+    k = min(code.num_clusters, len(x))
     with warnings.catch_warnings():
         # Repeated images (a blank test set, say) give repeated centroids: harmless, as the
         # first of equal centroids wins and the others get a share of zero.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        centroids = KMeans(k, n_init=1, random_state=seed).fit(fit_on).cluster_centers_.astype(np.float32)
+        centroids = KMeans(k, n_init=1, random_state=seed).fit(x).cluster_centers_.astype(np.float32)
     centroids = np.concatenate([centroids, np.repeat(centroids[:1], code.num_clusters - k, axis=0)])
     code.centroids.assign(centroids)
     nearest = np.argmax(code.codes_of_images(tf.constant(x)).numpy(), axis=1)
