@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import DataError
 from .idx import find_idx, load_idx_pair
+from .paths import display_path
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def load_idx_folder(folder: str, split: str = "train") -> tuple[np.ndarray, np.n
         if images and labels:
             if prefix != prefixes[0]:
                 log.warning("%s has no %s split; using the %s split (%s) instead",
-                            folder, split, "test" if prefix == "t10k" else "train",
+                            display_path(folder), split, "test" if prefix == "t10k" else "train",
                             os.path.basename(images))
             x, y = load_idx_pair(images, labels)
             return x, y
