@@ -1,4 +1,4 @@
-"""Training for a wall-clock budget with scores along the way (notebook 06, time_to_quality)."""
+"""Training for a wall-clock budget with scores along the way (notebook 07, time_to_quality)."""
 
 import numpy as np
 import pytest

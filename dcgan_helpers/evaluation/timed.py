@@ -4,7 +4,7 @@ Comparing GANs fairly on one machine means giving each the same minutes, not the
 epochs: a small model does many cheap updates while a large one does a few expensive
 ones. `train_for_time` trains with the project's train step and, every `eval_every`
 seconds of training, stops the clock while it scores samples from the generator (the
-moving average when the recipe keeps one). Used by notebook 06 and
+moving average when the recipe keeps one). Used by notebook 07 and
 benchmarks/time_to_quality.py.
 """
 

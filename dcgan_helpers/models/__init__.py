@@ -50,7 +50,7 @@ MODELS["paper64_quarter"] = dataclasses.replace(
     build_discriminator=paper64.build_quarter_discriminator)
 
 
-# The fast recipe without its k-means clusters: what the clusters add (benchmarks, notebook 06).
+# The fast recipe without its k-means clusters: what the clusters add (benchmarks, notebook 07).
 MODELS["fast_unconditional"] = dataclasses.replace(
     MODELS["fast"], name="fast_unconditional",
     source="this project's CPU recipe without the cluster conditioning",

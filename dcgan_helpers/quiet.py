@@ -1,0 +1,57 @@
+"""Import TensorFlow without its C++ start-up lines: in a terminal, Jupyter, Colab or nbval.
+
+While its native libraries load, TensorFlow writes lines such as "oneDNN custom operations
+are on" and "Could not find cuda drivers on your machine" straight to file descriptor 2,
+before absl's logging is set up, so `TF_CPP_MIN_LOG_LEVEL` does not stop them all, Python's
+filters never see them, and Jupyter shows them as red output. `import_tensorflow` points
+descriptor 2 at the null device while TensorFlow loads and looks for its devices, and
+restores it before anything else runs: a Python error raised meanwhile still shows.
+Set `TF_CPP_MIN_LOG_LEVEL=0` to see those lines again (when debugging a GPU set-up).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from types import ModuleType
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 to the null device, for a while."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):  # no descriptor 2 to redirect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow() -> ModuleType:
+    """`import tensorflow`, with its native start-up messages hidden; returns the module.
+
+    Also finds the devices (where CUDA's messages come from) so that they are not printed
+    later by the first cell that uses TensorFlow. Once imported, it is simply returned.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("0", "1"):  # asked to see them
+        import tensorflow as tf
+
+        return tf
+    with native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    return tf
