@@ -12,6 +12,7 @@ import os
 import sys
 
 from .evaluation import command as evaluate_command
+from .quiet import import_tensorflow
 
 MODEL_NAMES = ["fast", "fast_unconditional", "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla"]
 DATASET_NAMES = ["celeba", "digits", "fashion_mnist", "folder", "mnist"]
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ info and the no-GPU notice
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("absl").setLevel(logging.WARNING)
-    _import_tensorflow(quiet=os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3")
+    import_tensorflow()  # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them)
     from .errors import UserError
 
     try:
@@ -129,28 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; run again with --resume to continue from the last checkpoint",
               file=sys.stderr)
         return 130
-
-
-def _import_tensorflow(quiet: bool) -> None:
-    """Import TensorFlow; with `quiet`, drop what its C++ core prints while loading.
-
-    TensorFlow's GPU-capable wheel writes CUDA-stub notices straight to file
-    descriptor 2 on machines without a GPU; they are not errors. Set
-    TF_CPP_MIN_LOG_LEVEL=0 to see them (and every other C++ log line).
-    """
-    if not quiet:
-        import tensorflow  # noqa: F401
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -160,11 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import logging
 
-    from ..cli import _import_tensorflow
     from ..errors import UserError
+    from ..quiet import import_tensorflow
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    _import_tensorflow(quiet=os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3")
+    import_tensorflow()
 
     try:
         return run(args)
