@@ -5,6 +5,7 @@
     data.py              which MNIST images are the held-out reference and the training set
     images.py            check and convert generated images (any size) to 28x28x1 in [-1, 1]
     metrics.py           classifier score, Fréchet distance, class shares, nearest-neighbour distance
+    report.py            report_figures: the four figures printed beside real digits (notebooks, evaluate)
     command.py           the `evaluate` subcommand of `python -m dcgan_helpers`
     callback.py          EvaluationCallback: the same figures as log.csv columns during training
     timed.py             train_for_time: a recipe trained for a wall-clock budget, scored as it goes
@@ -29,6 +30,8 @@ _LAZY = {
     "nn_distance": "metrics",
     "load_evaluation_data": "data",
     "train_for_time": "timed",
+    "report_figures": "report",
+    "format_table": "report",
 }
 
 __all__ = sorted(_LAZY)

@@ -110,42 +110,18 @@ def _run_data_dir(run_dir: str) -> str | None:
     return cfg.data_dir
 
 
-def format_table(result: dict) -> str:
-    """The figures side by side with the reference, as an aligned text table."""
-    ref = result["reference"]
-    rows = [
-        ("classifier score (10 best)", f"{result['classifier_score']:.3f}", f"{ref['classifier_score']:.3f}"),
-        ("Fréchet distance (0 best)", f"{result['frechet_distance']:.3f}", f"{ref['frechet_distance']:.3f}"),
-        ("nn distance (0: copies)", f"{result['nn_distance']:.3f}", f"{ref['nn_distance']:.3f}"),
-        ("images", str(result["num_images"]), str(ref["num_images"])),
-    ]
-    rows += [(f"share of digit {d}", f"{a:.3f}", f"{b:.3f}")
-             for d, (a, b) in enumerate(zip(result["class_shares"], ref["class_shares"]))]
-    head = ("", "samples", "real digits")
-    w0 = max(len(r[0]) for r in rows)
-    w1 = max(len(r[1]) for r in rows + [head])
-    w2 = max(len(r[2]) for r in rows + [head])
-    return "\n".join(f"{a:<{w0}}  {b:>{w1}}  {c:>{w2}}" for a, b, c in [head, *rows])
-
-
 def run(args: argparse.Namespace) -> int:
     """Carry out `evaluate`; user mistakes raise DataError/ConfigError (one line each)."""
     from ..atomic import write_text
     from ..datasets import DATA_DIR_ENV
     from ..errors import ConfigError
-    from .data import load_evaluation_data
-    from .metrics import evaluate_images
+    from .report import report_figures
 
     if args.json and os.path.isdir(args.json):
         raise ConfigError(f"--json {args.json} is a folder; give a file name ending in .json")
     images, source, run_data_dir = _samples(args)
     data_dir = args.data_dir or (None if os.environ.get(DATA_DIR_ENV) else run_data_dir)
-    data = load_evaluation_data(data_dir)
-    result = evaluate_images(images, data.reference, data.train)
-    print(f"scored {result['num_images']} images from {source}")
-    print(f"real digits: {data.reference_source} (held out from the classifier); "
-          f"nearest training image searched in {data.train_source}")
-    print(format_table(result))
+    result = report_figures(images, data_dir, source)
     if args.json:
         write_text(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
