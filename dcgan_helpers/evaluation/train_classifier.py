@@ -55,6 +55,24 @@ def _source_files(data_dir: str | None) -> list[str]:
     return sorted(f for f in os.listdir(folder) if "ubyte" in f or f.endswith(".npz"))
 
 
+def _portable_argv(argv: list[str]) -> list[str]:
+    """`argv` with the data folder written as MNIST_DIR: the command works on any machine
+    that has the files, and the record names no folder of the machine that trained it."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            out.append("MNIST_DIR")
+            skip = False
+        elif arg == "--data-dir":
+            out.append(arg)
+            skip = True
+        elif arg.startswith("--data-dir="):
+            out.append("--data-dir=MNIST_DIR")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -134,7 +152,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
                      "numpy": __import__("numpy").__version__, "python": platform.python_version()},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m dcgan_helpers.evaluation.train_classifier "
-                   + " ".join(shlex.quote(a) for a in argv),
+                   + " ".join(shlex.quote(a) for a in _portable_argv(argv)),
     }
     write_text(json_path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     os.chmod(json_path, 0o644)
