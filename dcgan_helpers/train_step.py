@@ -8,9 +8,13 @@ across replicas by a `tf.distribute` strategy makes the same update as one devic
 
 from __future__ import annotations
 
+import math
+from typing import Mapping
+
 import keras
 import tensorflow as tf
 
+from .errors import DivergenceError
 from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
 from .models.clusters import discriminator_input, find_cluster_code
 from .noise import sample_noise
@@ -22,8 +26,12 @@ METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # the order replica_step ret
 class GANTrainStep:
     """Holds the two models and optimizers and a compiled `__call__(images) -> metrics`.
 
-    Build the models, optimizers and this object inside `strategy.scope()` when using a
-    strategy. The step counter is a variable so that checkpoints carry it.
+    The one definition of a GAN update in the package: `run.train` calls it from its
+    epoch loop (`run`, `__call__`), Keras' `fit()` from `keras_gan.GAN.train_step`
+    (`replica_update`). Build the models, optimizers and this object inside
+    `strategy.scope()` when using a strategy. The step counter is a variable so that
+    checkpoints carry it; pass `step` (and `ema_generator`, a copy of the generator) to
+    keep them in a model that saves them itself.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
@@ -31,7 +39,8 @@ class GANTrainStep:
                  *, latent_dim: int, global_batch_size: int, noise: str = "normal",
                  from_logits: bool = True, seed: int = 0,
                  strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
-                 ema_decay: float = 0.0):
+                 ema_decay: float = 0.0, step: tf.Variable | None = None,
+                 ema_generator: keras.Model | None = None):
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -44,11 +53,16 @@ class GANTrainStep:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.ema_decay = float(ema_decay)
         self.cluster_code = find_cluster_code(generator)  # None unless cluster-conditioned
+        if ema_generator is not None and not self.ema_decay:
+            raise ValueError("an ema_generator needs an ema_decay")
         with self.strategy.scope():
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.step = step if step is not None else tf.Variable(0, dtype=tf.int64, trainable=False,
+                                                                  name="step")
             # A moving average of G's weights: samples from it are smoother and better
             # than from G itself, which oscillates with the adversarial game.
-            self.ema_generator = _copy_model(generator) if self.ema_decay else None
+            if ema_generator is None and self.ema_decay:
+                ema_generator = copy_model(generator)
+            self.ema_generator = ema_generator
         # With XLA only the replica's math is compiled: noise is drawn outside, because
         # XLA derives a different random stream from the same stateless seed.
         self._replica_fn = tf.function(self.replica_step, jit_compile=True) if jit_compile else self.replica_step
@@ -94,15 +108,16 @@ class GANTrainStep:
             "d_fake": tf.reduce_sum(probability(fake_output, self.from_logits)) * scale,
         }
 
-    def _distributed_step(self, images) -> dict[str, tf.Tensor]:
-        seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
-        all_noise = sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
-        if self.strategy.num_replicas_in_sync == 1:
-            out = self._replica_fn(images, all_noise)  # no distribution ops on one device
-        else:
-            per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
-            out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                   for k, v in per_replica.items()}
+    def step_noise(self) -> tf.Tensor:
+        """The global batch's noise for this step: a pure function of (seed, step)."""
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step, tf.int64)])
+        return sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
+
+    def finish_step(self) -> None:
+        """After both networks' updates: move G's average towards G, count the step.
+
+        Runs in cross-replica context (or on one device).
+        """
         if self.ema_generator is not None:
             # Warm-up: early on the average follows G closely, later it smooths over ~1/(1-decay) steps.
             t = tf.cast(self.step, tf.float32)
@@ -110,6 +125,26 @@ class GANTrainStep:
             for avg, var in zip(self.ema_generator.weights, self.generator.weights):
                 avg.assign_sub((1.0 - decay) * (avg - tf.cast(var, avg.dtype)))  # exact for constants
         self.step.assign_add(1)
+
+    def _distributed_step(self, images) -> dict[str, tf.Tensor]:
+        all_noise = self.step_noise()
+        if self.strategy.num_replicas_in_sync == 1:
+            out = self._replica_fn(images, all_noise)  # no distribution ops on one device
+        else:
+            per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
+            out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                   for k, v in per_replica.items()}
+        self.finish_step()
+        return out
+
+    def replica_update(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The same update, called by each replica on its share of the batch (as Keras'
+        `fit()` calls `train_step`); returns the global batch's metrics on every replica."""
+        out = self._replica_fn(images, self.step_noise())
+        ctx = tf.distribute.get_replica_context()
+        if self.strategy.num_replicas_in_sync > 1:
+            out = ctx.all_reduce(tf.distribute.ReduceOp.SUM, out)
+        ctx.merge_call(lambda _strategy: self.finish_step())
         return out
 
     @property
@@ -142,7 +177,22 @@ def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor
     return loss
 
 
-def _copy_model(model: keras.Model) -> keras.Model:
+def all_finite(metrics: Mapping[str, float]) -> bool:
+    """Whether a step's losses and D outputs are all finite (no NaN, no infinity)."""
+    return all(math.isfinite(float(v)) for v in metrics.values())
+
+
+def divergence_error(metrics: Mapping[str, float], *, step: int, epoch: int, kept: str) -> DivergenceError:
+    """The error that stops training at a non-finite step, whichever loop ran it.
+
+    `kept` names the last good saved state, which stopping leaves untouched.
+    """
+    values = {k: float(v) for k, v in metrics.items()}
+    return DivergenceError(f"losses became non-finite at step {step} (epoch {epoch}): {values}; "
+                           f"{kept} is kept; try lower learning rates")
+
+
+def copy_model(model: keras.Model) -> keras.Model:
     """A model of the same architecture holding a copy of `model`'s current weights."""
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
