@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 
 from .evaluation import command as evaluate_command
@@ -113,12 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ info and the no-GPU notice
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("absl").setLevel(logging.WARNING)
     import_tensorflow()  # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them)
+    from .atomic import describe_os_error
     from .errors import UserError
+    from .interrupts import TrainingInterrupted
 
     try:
         return {"train": _train, "generate": _generate, "gif": _gif,
@@ -126,10 +130,25 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a file the command could not read or write, outside the checked paths
+        print(f"error: {e.filename or 'a file'}: {describe_os_error(e)}", file=sys.stderr)
+        return 2
+    except TrainingInterrupted as e:
+        print(e.summary, file=sys.stderr)
+        if e.resumable:
+            print(f"to continue: {resume_command(argv)}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
-        print("interrupted; run again with --resume to continue from the last checkpoint",
-              file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that continues an interrupted `train` (never with --overwrite)."""
+    words = [w for w in argv if w != "--overwrite"]
+    if "--resume" not in words:
+        words.append("--resume")
+    return "python -m dcgan_helpers " + shlex.join(words)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -15,3 +15,11 @@ class ConfigError(UserError):
 
 class DivergenceError(UserError):
     """Training produced a NaN or infinite loss."""
+
+
+class StorageError(UserError):
+    """A file could not be written: the disk is full, read-only, or the folder is not writable."""
+
+
+class RunFolderBusy(ConfigError):
+    """Another trainer holds the run folder's lock."""

@@ -1,21 +1,23 @@
 """A training run in a folder: settings, data, models, the epoch loop, and everything it saves.
 
-    <run>/run.json           the settings, seed included (written once, checked on --resume)
+    <run>/run.json           the settings, seed and data files (written once, checked on --resume)
     <run>/log.csv            one row per epoch: losses, mean D(x) and D(G(z)), time (+ metrics)
+                             (an epoch cut short by Ctrl-C or SIGTERM: a row marked `partial`)
     <run>/grids/epoch_NNNN.png  samples from the same fixed noise after each epoch
     <run>/checkpoints/       models, optimizers, epoch and step counters, sample noise
     <run>/generator.keras    the final generator: sampling.load_generator (or keras.models.load_model
                              once dcgan_helpers.models has registered the project's layers)
     <run>/losses.png         the loss curves
+    <run>/train.lock         while a process trains in the folder (see run_folder.py)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
@@ -26,21 +28,21 @@ import tensorflow as tf
 
 from . import images as pictures
 from . import runlog
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path
 from .checkpoints import RunCheckpoint, describe_architecture
 from .config import TrainConfig, check_same_architecture
-from .datasets import load_images
+from .datasets import load_dataset
 from .distribute import synchronize_batch_norm
-from .errors import ConfigError, DivergenceError
+from .errors import ConfigError, DivergenceError, StorageError
+from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
 from .models.clusters import find_cluster_code, fit_clusters
 from .noise import sample_noise
 from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
+from .run_folder import RUN_FILE, RunFolder
 from .train_step import GANTrainStep
 
 log = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"
 
 
 class Callback(Protocol):
@@ -78,28 +80,6 @@ class Run:
     def samples(self) -> np.ndarray:
         """The generator's images for the fixed sample noise, in [-1, 1]."""
         return self.generator(self.sample_noise, training=False).numpy()
-
-
-def inspect_run_dir(out: str, resume: bool, overwrite: bool) -> bool:
-    """Check that `out` may be used, changing nothing; returns True if it holds a run to resume.
-
-    A folder holding another run is never overwritten unless `overwrite` is asked for.
-    """
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ConfigError(f"--out {out} is a file; give a folder for the run")
-    has_run = os.path.isfile(os.path.join(out, RUN_FILE))
-    if has_run and overwrite:
-        return False
-    if has_run and not resume:
-        raise ConfigError(
-            f"{out} already holds a run ({RUN_FILE}); pass --resume to continue it, "
-            f"--overwrite to replace it, or choose another --out"
-        )
-    if not has_run and os.path.isdir(out) and os.listdir(out) and not overwrite:
-        raise ConfigError(
-            f"{out} is not empty and holds no run; choose an empty or new folder for --out"
-        )
-    return has_run
 
 
 def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tuple[int, ...]):
@@ -198,6 +178,80 @@ def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfi
     return merged.resolved()
 
 
+@dataclass
+class _TrainingData:
+    dataset_fn: Callable[[int], tf.data.Dataset]
+    steps_per_epoch: int
+    train_images: np.ndarray | None
+    files: list[dict]  # the data files read, for run.json
+
+
+def _training_data(cfg: TrainConfig, train_images: np.ndarray | None,
+                   dataset_fn: Callable[[int], tf.data.Dataset] | None,
+                   steps_per_epoch: int | None) -> _TrainingData:
+    """The run's batches: the named dataset, the caller's images, or the caller's pipeline."""
+    files: list[dict] = []
+    if dataset_fn is None:
+        if train_images is None:
+            loaded = load_dataset(cfg.dataset, cfg.data_dir, cfg.limit)
+            train_images, files = loaded.images, [f.to_dict() for f in loaded.files]
+        check_shape(train_images.shape, cfg.image_shape, f"dataset {cfg.dataset!r}")
+        images = train_images
+        steps_per_epoch = len(images) // cfg.batch_size
+        if steps_per_epoch == 0:
+            raise ConfigError(f"only {len(images)} images for a batch size of {cfg.batch_size}; "
+                              f"lower --batch-size or raise --limit")
+
+        def dataset_fn(epoch: int) -> tf.data.Dataset:
+            return make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
+    elif not steps_per_epoch:
+        raise ConfigError("dataset_fn needs steps_per_epoch (batches per epoch)")
+    return _TrainingData(dataset_fn, steps_per_epoch, train_images, files)
+
+
+def _settings(cfg: TrainConfig, files: list[dict]) -> str:
+    """run.json: the settings, and the data files the run trained on (names and checksums)."""
+    settings = json.loads(cfg.to_json())
+    if files:
+        settings["data_files"] = files
+    return json.dumps(settings, indent=2, sort_keys=True) + "\n"
+
+
+def _check_same_data(folder: RunFolder, files: list[dict]) -> None:
+    try:
+        with open(folder.run_file, encoding="utf-8") as f:
+            recorded = json.load(f).get("data_files")
+    except (OSError, ValueError):
+        return
+    if recorded and files and recorded != files:
+        log.warning("%s trained on other data files (%s) than these (%s); continuing as asked",
+                    folder.path, ", ".join(f["name"] for f in recorded), ", ".join(f["name"] for f in files))
+
+
+@dataclass
+class _EpochMeans:
+    """Running sums of the step metrics of one epoch (continued across an interruption)."""
+
+    sums: dict = field(default_factory=lambda: {k: 0.0 for k in runlog.BASE_COLUMNS[3:]})
+    n: int = 0
+
+    @classmethod
+    def continuing(cls, rows: list[dict], step: int, done: int) -> "_EpochMeans":
+        """Sums seeded from the partial row written at `step`, when the epoch is continued."""
+        last = rows[-1] if rows else {}
+        if done and last.get("partial") and int(last["step"]) == step:
+            return cls({k: float(last[k]) * done for k in cls().sums}, done)
+        return cls()
+
+    def add(self, metrics: dict) -> None:
+        for k in self.sums:
+            self.sums[k] += metrics[k]
+        self.n += 1
+
+    def means(self) -> dict:
+        return {k: v / max(self.n, 1) for k, v in self.sums.items()}
+
+
 def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: bool = False,
           callbacks: list[Callback] | tuple = (), progress: bool = True,
           strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
@@ -207,115 +261,179 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
           on_epoch_images: Callable[[int, np.ndarray], None] | None = None) -> RunResult:
     """Train a GAN as `config` says, saving into the run folder `out`.
 
-    With `resume`, continue from the newest checkpoint in `out` (the epoch count goes
-    on; epochs after that checkpoint are redone and their log rows replaced).
+    With `resume`, continue from the newest readable checkpoint in `out` (the epoch and
+    step counts go on; work after that checkpoint is redone and its log rows replaced).
+
+    Ctrl-C (a kernel interrupt in Jupyter) or SIGTERM finishes the current step, saves
+    a checkpoint at that step with its grid, a log row marked `partial` and
+    generator.keras, then raises `TrainingInterrupted` (a KeyboardInterrupt); resuming
+    continues mid-epoch from that step. One trainer at a time: the folder is locked.
 
     Data: the named `config.dataset` by default; or `train_images` (uint8, N x H x W x C);
     or, for data too big for memory, `dataset_fn(epoch)` returning a shuffled tf.data
-    pipeline of float32 batches in [-1, 1] (fixed batch size, e.g. read from TFRecord)
-    with `steps_per_epoch` batches. `on_epoch_images(epoch, samples)` gets the
-    fixed-noise samples after each epoch (to show them in a notebook).
+    pipeline of float32 batches in [-1, 1] (fixed batch size, the same order for the same
+    epoch, e.g. read from TFRecord) with `steps_per_epoch` batches. `on_epoch_images(epoch,
+    samples)` gets the fixed-noise samples after each epoch (to show them in a notebook).
     """
-    # Check everything (settings, data, folder) before writing anything.
+    # Check everything (settings, folder, data) before writing anything.
     config.validate()
-    resuming = inspect_run_dir(out, resume, overwrite)
-    if resume and not resuming:
-        log.info("%s holds no run yet; starting a new one", out)
-    cfg = _resolve_config(config, out, resuming)
-    spec = get_spec(cfg.model)
-    if dataset_fn is None:
-        if train_images is None:
-            train_images, _ = load_images(cfg.dataset, cfg.data_dir, cfg.limit)
-        check_shape(train_images.shape, cfg.image_shape, f"dataset {cfg.dataset!r}")
-        steps_per_epoch = len(train_images) // cfg.batch_size
+    folder = RunFolder(out)
+    folder.check_creatable()
+    with stop_signals() as stop, folder.locked():
+        resuming = folder.inspect(resume, overwrite)
+        if resume and not resuming:
+            log.info("%s holds no run yet; starting a new one", out)
+        cfg = _resolve_config(config, out, resuming)
+        spec = get_spec(cfg.model)
+        data = _training_data(cfg, train_images, dataset_fn, steps_per_epoch)
+        strategy = strategy or tf.distribute.get_strategy()
+        if cfg.batch_size % strategy.num_replicas_in_sync:
+            raise ConfigError(f"batch size {cfg.batch_size} does not split evenly over "
+                              f"{strategy.num_replicas_in_sync} replicas")
 
-        def dataset_fn(epoch: int) -> tf.data.Dataset:
-            return make_dataset(train_images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
-    elif not steps_per_epoch:
-        raise ConfigError("dataset_fn needs steps_per_epoch (batches per epoch)")
-    if steps_per_epoch == 0:
-        raise ConfigError(f"only {len(train_images)} images for a batch size of {cfg.batch_size}; "
-                          f"lower --batch-size or raise --limit")
-    strategy = strategy or tf.distribute.get_strategy()
-    if cfg.batch_size % strategy.num_replicas_in_sync:
-        raise ConfigError(f"batch size {cfg.batch_size} does not split evenly over "
-                          f"{strategy.num_replicas_in_sync} replicas")
+        if overwrite and not resuming:
+            folder.clear()
+        keras.utils.set_random_seed(cfg.seed)
+        cluster_images = None if resuming else (
+            lambda: cluster_sample(data.train_images, data.dataset_fn, cfg.image_shape))
+        with strategy.scope():
+            step = build_train_step(spec, cfg, data.steps_per_epoch, strategy, jit_compile, cluster_images)
+            epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            epoch_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_step")
+            fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))
+            sample_var = tf.Variable(fixed, trainable=False, name="sample_noise")
+        ckpt = RunCheckpoint(out, step, epoch_var, sample_var,
+                             describe_architecture(cfg.model, cfg.latent_dim, cfg.image_shape), epoch_step)
+        if resuming:
+            restored = ckpt.restore_latest()
+            log.info("resuming %s from %s (epoch %d, step %d)", out, os.path.basename(restored),
+                     int(epoch_var.numpy()) + 1 if int(epoch_step.numpy()) else int(epoch_var.numpy()),
+                     int(step.step.numpy()))
+            _check_same_data(folder, data.files)
+        else:
+            folder.write_settings(_settings(cfg, data.files))
+        run = Run(cfg, out, step, sample_var, data.train_images)
+        stop.deferring = True  # from here on a signal stops the loop after its step, with a save
+        loop = _EpochLoop(run, folder, ckpt, epoch_var, epoch_step, data, strategy, stop, progress)
+        try:
+            return loop.train_epochs(callbacks, on_epoch_images)
+        except StorageError as e:
+            raise StorageError(f"{e}; {loop.how_to_continue()}") from e
 
-    if overwrite and not resuming and os.path.isdir(out):
-        shutil.rmtree(out)
-    os.makedirs(os.path.join(out, "grids"), exist_ok=True)
-    if not resuming:
-        write_text(os.path.join(out, RUN_FILE), cfg.to_json())
-    keras.utils.set_random_seed(cfg.seed)
-    cluster_images = None if resuming else (lambda: cluster_sample(train_images, dataset_fn, cfg.image_shape))
-    with strategy.scope():
-        step = build_train_step(spec, cfg, steps_per_epoch, strategy, jit_compile, cluster_images)
-        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))
-        sample_var = tf.Variable(fixed, trainable=False, name="sample_noise")
-    ckpt = RunCheckpoint(out, step, epoch_var, sample_var,
-                         describe_architecture(cfg.model, cfg.latent_dim, cfg.image_shape))
-    start_epoch = ckpt.restore_latest() or 0
-    if start_epoch:
-        log.info("resuming %s from epoch %d (step %d)", out, start_epoch, int(step.step.numpy()))
-    runlog.truncate_after(os.path.join(out, "log.csv"), start_epoch)
-    rows = runlog.read_log(os.path.join(out, "log.csv"))
-    run = Run(cfg, out, step, sample_var, train_images)
 
-    seconds = float(rows[-1]["seconds"]) if rows else 0.0
-    budget = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
-    budget_start = seconds
-    stopped_early = False
-    epoch = start_epoch
-    for epoch in range(start_epoch + 1, cfg.epochs + 1):
-        ds = dataset_fn(epoch)
-        if strategy.num_replicas_in_sync > 1:
-            ds = strategy.experimental_distribute_dataset(ds)
-        sums = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
-        n = 0
-        bar = _progress_bar(progress, epoch, cfg.epochs, steps_per_epoch, cfg.batch_size)
-        t0 = time.perf_counter()
-        for batch in ds:
-            metrics = step.run(batch)
-            if not all(math.isfinite(v) for v in metrics.values()):
-                raise DivergenceError(
-                    f"losses became non-finite at step {int(step.step.numpy())} (epoch {epoch}): "
-                    f"{metrics}; the last good checkpoint ({ckpt.latest or 'none'}) is kept; "
-                    f"try lower learning rates")
-            for k in sums:
-                sums[k] += metrics[k]
-            n += 1
+class _EpochLoop:
+    """The epochs of one training session, with what each one saves."""
+
+    def __init__(self, run: Run, folder: RunFolder, ckpt: RunCheckpoint, epoch_var: tf.Variable,
+                 epoch_step: tf.Variable, data: _TrainingData, strategy: tf.distribute.Strategy,
+                 stop: StopRequest, progress: bool):
+        self.run, self.folder, self.ckpt, self.data = run, folder, ckpt, data
+        self.epoch_var, self.epoch_step, self.strategy, self.stop = epoch_var, epoch_step, strategy, stop
+        self.progress = progress
+        self.cfg = run.config
+        self.step = run.step
+        self.rows = folder.log_rows_through(self.steps_done)
+
+    @property
+    def steps_done(self) -> int:
+        return int(self.step.step.numpy())
+
+    def how_to_continue(self) -> str:
+        if self.ckpt.latest:
+            return (f"then run the same command with --resume: it continues from "
+                    f"{os.path.basename(self.ckpt.latest)} (step {self.ckpt.saved_step}), which is intact")
+        return "then start the run again (with --overwrite)"
+
+    def train_epochs(self, callbacks, on_epoch_images) -> RunResult:
+        cfg, spe = self.cfg, self.data.steps_per_epoch
+        seconds = float(self.rows[-1]["seconds"]) if self.rows else 0.0
+        budget = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+        budget_start = seconds
+        stopped_early = False
+        first_epoch = int(self.epoch_var.numpy()) + 1
+        resumed_within = int(self.epoch_step.numpy())  # steps of first_epoch trained before (interrupted)
+        for epoch in range(first_epoch, cfg.epochs + 1):
+            skip = resumed_within if epoch == first_epoch else 0
+            ds = self.data.dataset_fn(epoch)
+            if skip:
+                ds = ds.skip(skip)
+            if self.strategy.num_replicas_in_sync > 1:
+                ds = self.strategy.experimental_distribute_dataset(ds)
+            totals = _EpochMeans.continuing(self.rows, self.steps_done, skip)
+            done = skip
+            bar = _progress_bar(self.progress, epoch, cfg.epochs, spe, cfg.batch_size, skip)
+            t0 = time.perf_counter()
+            for batch in ds:
+                metrics = self.step.run(batch)
+                self._check_finite(metrics, epoch)
+                totals.add(metrics)
+                done += 1
+                if bar is not None:
+                    bar.update(cfg.batch_size)
+                    bar.set_postfix(d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}",
+                                    refresh=False)
+                if seconds + time.perf_counter() - t0 - budget_start >= budget:
+                    stopped_early = True
+                    break
+                if self.stop.requested:
+                    break
             if bar is not None:
-                bar.update(cfg.batch_size)
-                bar.set_postfix(d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}",
-                                refresh=False)
-            if seconds + time.perf_counter() - t0 - budget_start >= budget:
-                stopped_early = True
+                bar.close()
+            seconds += time.perf_counter() - t0
+            partial = self.stop.requested and done < spe and not stopped_early
+            self.epoch_var.assign(epoch - 1 if partial else epoch)
+            self.epoch_step.assign(done if partial else 0)
+            row = {"epoch": epoch, "step": self.steps_done, "seconds": round(seconds, 3), **totals.means()}
+            if partial:
+                row["partial"] = "interrupted"
+            self._save_epoch(epoch, row, partial, callbacks, on_epoch_images)
+            if self.stop.requested and (partial or epoch < cfg.epochs) and not stopped_early:
+                self.ckpt.save()
+                self._finish()
+                raise self._interrupted(epoch, done)
+            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopped_early:
+                self.ckpt.save()
+            if stopped_early:
+                log.info("stopped after %.1f minutes of training (--max-minutes)", (seconds - budget_start) / 60)
                 break
-        if bar is not None:
-            bar.close()
-        seconds += time.perf_counter() - t0
-        epoch_var.assign(epoch)
-        row = {"epoch": epoch, "step": int(step.step.numpy()), "seconds": round(seconds, 3),
-               **{k: v / max(n, 1) for k, v in sums.items()}}
-        samples = run.samples()
-        pictures.save_grid(samples, os.path.join(out, "grids", f"epoch_{epoch:04d}.png"))
-        if on_epoch_images is not None:
-            on_epoch_images(epoch, samples)
-        for cb in callbacks:
-            row.update(cb.on_epoch_end(run, epoch, row) or {})
-        rows = runlog.append_row(os.path.join(out, "log.csv"), row)
-        log.info("epoch %d/%d: d_loss %.4f g_loss %.4f D(x) %.3f D(G(z)) %.3f (%.1fs)", epoch,
-                 cfg.epochs, row["d_loss"], row["g_loss"], row["d_real"], row["d_fake"], seconds)
-        if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopped_early:
-            ckpt.save()
-        if stopped_early:
-            log.info("stopped after %.1f minutes of training (--max-minutes)", (seconds - budget_start) / 60)
-            break
-    save_generator(step.sampler, os.path.join(out, "generator.keras"))
-    if rows:
-        pictures.plot_losses(rows, os.path.join(out, "losses.png"))
-    return RunResult(out, int(epoch_var.numpy()), int(step.step.numpy()), rows, stopped_early, step.sampler)
+        self._finish()
+        return RunResult(self.run.run_dir, int(self.epoch_var.numpy()), self.steps_done, self.rows,
+                         stopped_early, self.step.sampler)
+
+    def _check_finite(self, metrics: dict, epoch: int) -> None:
+        if not all(math.isfinite(v) for v in metrics.values()):
+            raise DivergenceError(
+                f"losses became non-finite at step {self.steps_done} (epoch {epoch}): "
+                f"{metrics}; the last good checkpoint ({self.ckpt.latest or 'none'}) is kept; "
+                f"try lower learning rates")
+
+    def _save_epoch(self, epoch: int, row: dict, partial: bool, callbacks, on_epoch_images) -> None:
+        """The epoch's grid, callbacks (whole epochs only) and log row."""
+        samples = self.run.samples()
+        pictures.save_grid(samples, self.folder.grid_file(epoch))
+        if not partial:
+            if on_epoch_images is not None:
+                on_epoch_images(epoch, samples)
+            for cb in callbacks:
+                row.update(cb.on_epoch_end(self.run, epoch, row) or {})
+        self.rows = runlog.append_row(self.folder.log_file, row)
+        log.info("epoch %d/%d%s: d_loss %.4f g_loss %.4f D(x) %.3f D(G(z)) %.3f (%.1fs)", epoch,
+                 self.cfg.epochs, f" (partial, step {row['step']})" if partial else "", row["d_loss"],
+                 row["g_loss"], row["d_real"], row["d_fake"], row["seconds"])
+
+    def _finish(self) -> None:
+        save_generator(self.step.sampler, self.folder.file("generator.keras"))
+        if self.rows:
+            pictures.plot_losses(self.rows, self.folder.file("losses.png"))
+
+    def _interrupted(self, epoch: int, done: int) -> TrainingInterrupted:
+        spe = self.data.steps_per_epoch
+        where = f"epoch {epoch}, {done} of {spe} steps" if done < spe else f"end of epoch {epoch}"
+        return TrainingInterrupted(
+            self.stop.signum,
+            f"{self.stop.name}: stopped at step {self.steps_done} ({where}); saved "
+            f"{os.path.basename(self.ckpt.latest)}, its grid, log row and generator.keras in "
+            f"{self.run.run_dir}", resumable=True)
 
 
 def save_generator(generator: keras.Model, path: str) -> str:
@@ -325,10 +443,10 @@ def save_generator(generator: keras.Model, path: str) -> str:
     return path
 
 
-def _progress_bar(enabled: bool, epoch: int, epochs: int, steps: int, batch_size: int):
+def _progress_bar(enabled: bool, epoch: int, epochs: int, steps: int, batch_size: int, done: int = 0):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=steps * batch_size, desc=f"epoch {epoch}/{epochs}", unit="img",
-                unit_scale=True, leave=True, mininterval=1.0)
+    return tqdm(total=steps * batch_size, initial=done * batch_size, desc=f"epoch {epoch}/{epochs}",
+                unit="img", unit_scale=True, leave=True, mininterval=1.0)

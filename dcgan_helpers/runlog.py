@@ -24,8 +24,8 @@ def write_log(path: str, rows: list[dict]) -> None:
     columns = list(BASE_COLUMNS)
     for row in rows:
         for key in row:
-            if key not in columns:
-                columns.append(key)
+            if key not in columns and any(r.get(key) not in (None, "") for r in rows):
+                columns.append(key)  # extra columns only while a row has a value for them
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -39,7 +39,7 @@ def test_tutorial_on_mnist_two_epochs_resume_generate(tmp_path, mnist_dir):
     cli(*common, "--epochs", "2")
     for name in ("generator.keras", "log.csv", "losses.png", "training.gif", "grids/epoch_0002.png"):
         assert os.path.exists(os.path.join(run, name))
-    assert sorted(os.listdir(os.path.join(run, "checkpoints")))[:2] == ["checkpoint", "ckpt-1.data-00000-of-00001"]
+    assert sorted(os.listdir(os.path.join(run, "checkpoints")))[:2] == ["checkpoint", "ckpt-4.data-00000-of-00001"]
     out = cli(*common, "--epochs", "3", "--resume").stdout
     assert "trained 3 epochs (12 steps)" in out
     assert [r["epoch"] for r in runlog.read_log(os.path.join(run, "log.csv"))] == ["1", "2", "3"]

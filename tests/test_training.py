@@ -43,14 +43,15 @@ def test_run_writes_everything_and_resumes(tmp_path):
 
 def test_resume_redoes_epochs_after_the_last_checkpoint(tmp_path):
     out = str(tmp_path / "run")
-    train(small(epochs=3, checkpoint_every=2), out, progress=False)  # checkpoints at 2 and 3
-    # Simulate a crash after epoch 3's log row but before its checkpoint.
+    train(small(epochs=3, checkpoint_every=2), out, progress=False)  # checkpoints at epochs 2 and 3
+    # Simulate a crash after epoch 3's log row but before its checkpoint (named by step: 8, 12).
     ckpt_dir = os.path.join(out, "checkpoints")
+    assert sorted(n for n in os.listdir(ckpt_dir) if n.endswith(".index")) == ["ckpt-12.index", "ckpt-8.index"]
     for name in os.listdir(ckpt_dir):
-        if name.startswith("ckpt-3"):
+        if name.startswith("ckpt-12"):
             os.remove(os.path.join(ckpt_dir, name))
     with open(os.path.join(ckpt_dir, "checkpoint"), "w") as f:
-        f.write('model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-2"\n')
+        f.write('model_checkpoint_path: "ckpt-8"\nall_model_checkpoint_paths: "ckpt-8"\n')
     result = train(small(epochs=3, checkpoint_every=2), out, resume=True, progress=False)
     rows = runlog.read_log(os.path.join(out, "log.csv"))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]  # not duplicated
@@ -115,7 +116,7 @@ def test_non_finite_loss_stops_with_the_step(tmp_path, monkeypatch):
         return metrics
 
     monkeypatch.setattr(GANTrainStep, "run", diverging)
-    with pytest.raises(DivergenceError, match=r"non-finite at step 6 \(epoch 2\).*ckpt-1\) is kept"):
+    with pytest.raises(DivergenceError, match=r"non-finite at step 6 \(epoch 2\).*ckpt-4\) is kept"):
         train(small(epochs=3), out, resume=True, progress=False)
     after = {n: open(os.path.join(ckpt_dir, n), "rb").read() for n in os.listdir(ckpt_dir)}
     assert after == before  # the last good checkpoint is intact, nothing newer was written
