@@ -4,18 +4,27 @@ Every loader works offline when pointed at files (an argument or the
 DCGAN_DATA_DIR environment variable) and otherwise falls back to what users
 expect: Keras' download-and-cache for MNIST and Fashion-MNIST, Debian's
 `dataset-fashion-mnist` package, and scikit-learn's bundled digits.
+
+MNIST and Fashion-MNIST files share their names, so each file read is checked against
+the official files' checksums (`known_data`): a folder holding one dataset is refused
+when the other is asked for, and $DCGAN_DATA_DIR is used for a dataset only where it
+does not hold the other one. `load_dataset` also says which files were read.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import zipfile
+import zlib
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from .errors import DataError
 from .idx import find_idx, load_idx_pair
+from .known_data import DISPLAY_NAMES, DataFile, file_md5, identify, idx_md5
 from .paths import display_path
 
 log = logging.getLogger(__name__)
@@ -37,11 +46,30 @@ def resolve_data_dir(name: str, data_dir: str | None) -> str | None:
     return env
 
 
-def load_idx_folder(folder: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class LoadedData:
+    """A dataset's images (N, H, W[, C]) uint8, labels (N,), and the files they came from."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    files: list[DataFile] = field(default_factory=list)
+    source: str = ""  # where from, for the log line ("../data/mnist", "Keras' download")
+
+
+class WrongDataset(DataError):
+    """The files are the official files of another dataset than the one asked for."""
+
+    def __init__(self, message: str, found: str):
+        super().__init__(message)
+        self.found = found
+
+
+def read_idx_folder(folder: str, split: str = "train", dataset: str | None = None) -> LoadedData:
     """Load an MNIST-style folder: the four IDX files (gzipped or not) or an `mnist.npz`.
 
     Uses the training split when it is complete; a folder holding only the test split
-    (`t10k-*`) is used with a log line saying so.
+    (`t10k-*`) is used with a log line saying so. With `dataset` ("mnist" or
+    "fashion_mnist"), files that are the other dataset's official ones are refused.
     """
     if not os.path.exists(folder):
         raise DataError(f"data folder not found: {folder}")
@@ -52,23 +80,50 @@ def load_idx_folder(folder: str, split: str = "train") -> tuple[np.ndarray, np.n
         images = find_idx(folder, f"{prefix}-images-idx3-ubyte")
         labels = find_idx(folder, f"{prefix}-labels-idx1-ubyte")
         if images and labels:
-            if prefix != prefixes[0]:
-                log.warning("%s has no %s split; using the %s split (%s) instead",
-                            display_path(folder), split, "test" if prefix == "t10k" else "train",
-                            os.path.basename(images))
             x, y = load_idx_pair(images, labels)
-            return x, y
+            files = [_identify_idx(images, x), _identify_idx(labels, y)]
+            _check_identity(files, dataset, folder)
+            if prefix != prefixes[0]:
+                log.warning("%s: %s has no %s split; using the %s split (%s) instead",
+                            dataset or "data", display_path(folder), split,
+                            "test" if prefix == "t10k" else "train", os.path.basename(images))
+            return LoadedData(x, y, files, display_path(folder))
     for npz_name in ("mnist.npz", "fashion_mnist.npz", "data.npz"):
         npz = os.path.join(folder, npz_name)
         if os.path.isfile(npz):
-            return _load_npz(npz, split)
+            loaded = _load_npz(npz, split)
+            _check_identity(loaded.files, dataset, folder)
+            return loaded
     raise DataError(
         f"no IDX files in {folder}: expected train-images-idx3-ubyte[.gz] and "
         f"train-labels-idx1-ubyte[.gz] (or the t10k-* test pair), or mnist.npz"
     )
 
 
-def _load_npz(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_idx_folder(folder: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """`read_idx_folder` without the file records: (images, labels)."""
+    loaded = read_idx_folder(folder, split)
+    return loaded.images, loaded.labels
+
+
+def _identify_idx(path: str, array: np.ndarray) -> DataFile:
+    # An uncompressed file's own MD5 is its IDX MD5; a gzipped one may be re-compressed.
+    return identify(os.path.basename(path), file_md5(path), (array,) if path.endswith(".gz") else ())
+
+
+def _check_identity(files: list[DataFile], dataset: str | None, folder: str) -> None:
+    if dataset not in DISPLAY_NAMES:
+        return
+    for f in files:
+        if f.dataset is not None and f.dataset != dataset:
+            wanted, found = DISPLAY_NAMES[dataset], DISPLAY_NAMES[f.dataset]
+            raise WrongDataset(
+                f"{os.path.join(folder, f.name)} is {found}'s {f.official} (by its MD5 checksum), "
+                f"not {wanted}; give --data-dir a folder of {wanted} files (or put them in "
+                f"${DATA_DIR_ENV}/{dataset}/)", found)
+
+
+def _load_npz(path: str, split: str) -> LoadedData:
     try:
         with np.load(path) as f:
             keys = set(f.files)
@@ -79,14 +134,19 @@ def _load_npz(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
                 raise DataError(f"{path}: expected arrays x_train, y_train (or x_test, y_test); "
                                 f"found {sorted(keys)}")
             x, y = f[x_key], f[y_key]
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from e
-    if x.ndim != 3 or len(x) != len(y):
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(f"{path}: not a readable .npz file ({type(e).__name__}: {e}); the file is "
+                        f"truncated or corrupt, download or write it again") from e
+    if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
         raise DataError(f"{path}: expected images (N, H, W) and N labels, got {x.shape} and {y.shape}")
-    return x.astype(np.uint8), y.astype(np.uint8)
+    if not (np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.number)):
+        raise DataError(f"{path}: expected numeric arrays, got {x.dtype} and {y.dtype}")
+    x, y = x.astype(np.uint8), y.astype(np.uint8)
+    return LoadedData(x, y, [identify(os.path.basename(path), file_md5(path), (x, y))],
+                      display_path(os.path.dirname(path) or "."))
 
 
-def _keras_download(loader_name: str) -> tuple[np.ndarray, np.ndarray]:
+def _keras_download(loader_name: str, note: str = "") -> LoadedData:
     import keras
 
     loader = getattr(keras.datasets, loader_name)
@@ -94,28 +154,45 @@ def _keras_download(loader_name: str) -> tuple[np.ndarray, np.ndarray]:
         (x, y), _ = loader.load_data()
     except Exception as e:  # network errors come in many types
         raise DataError(
-            f"could not download {loader_name} ({type(e).__name__}: {e}); pass --data-dir "
+            f"could not download {loader_name} ({type(e).__name__}: {e}); {note}pass --data-dir "
             f"(or set {DATA_DIR_ENV}) to a folder of IDX files, or use --dataset digits"
         ) from e
-    return x, y
+    record = identify(f"keras.datasets.{loader_name} train images", idx_md5(x))
+    return LoadedData(x, y, [record], "Keras' download")
+
+
+def _named_idx_dataset(name: str, data_dir: str | None, split: str,
+                       fallbacks: tuple[str, ...] = ()) -> LoadedData:
+    """MNIST or Fashion-MNIST: from `data_dir`, else $DCGAN_DATA_DIR where it holds `name`,
+    else the `fallbacks` folders that exist, else Keras' download."""
+    if data_dir:
+        return read_idx_folder(data_dir, split, name)
+    note = ""
+    folder = resolve_data_dir(name, None)
+    if folder:
+        try:
+            return read_idx_folder(folder, split, name)
+        except WrongDataset as e:
+            if folder != os.environ.get(DATA_DIR_ENV):
+                raise  # a subfolder named after the dataset that holds the other one
+            note = f"${DATA_DIR_ENV} holds {e.found}, not {DISPLAY_NAMES[name]}; "
+            log.warning("%snot using it for %s", note, name)
+    for fallback in fallbacks:
+        if os.path.isdir(fallback):
+            return read_idx_folder(fallback, split, name)
+    return _keras_download(name, note)
 
 
 def load_mnist(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """MNIST from a folder (argument or $DCGAN_DATA_DIR), else Keras' download and cache."""
-    folder = resolve_data_dir("mnist", data_dir)
-    if folder:
-        return load_idx_folder(folder, split)
-    return _keras_download("mnist")
+    loaded = _named_idx_dataset("mnist", data_dir, split)
+    return loaded.images, loaded.labels
 
 
 def load_fashion_mnist(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST from a folder, else Debian's dataset-fashion-mnist, else Keras' download."""
-    folder = resolve_data_dir("fashion_mnist", data_dir)
-    if folder:
-        return load_idx_folder(folder, split)
-    if os.path.isdir(DEBIAN_FASHION_DIR):
-        return load_idx_folder(DEBIAN_FASHION_DIR, split)
-    return _keras_download("fashion_mnist")
+    loaded = _named_idx_dataset("fashion_mnist", data_dir, split, (DEBIAN_FASHION_DIR,))
+    return loaded.images, loaded.labels
 
 
 def load_digits_28(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +223,13 @@ def load_folder(data_dir: str | None = None, split: str = "train") -> tuple[np.n
     return images, np.full(len(images), -1, dtype=np.int64)
 
 
-LOADERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "digits": load_digits_28,
-    "folder": load_folder,
-    "fashion_mnist": load_fashion_mnist,
-    "mnist": load_mnist,
+LOADERS: dict[str, Callable[..., LoadedData]] = {
+    "digits": lambda data_dir=None, split="train": LoadedData(*load_digits_28(), [], "scikit-learn"),
+    "folder": lambda data_dir=None, split="train": LoadedData(
+        *load_folder(data_dir), [], display_path(resolve_data_dir("folder", data_dir) or "")),
+    "fashion_mnist": lambda data_dir=None, split="train": _named_idx_dataset(
+        "fashion_mnist", data_dir, split, (DEBIAN_FASHION_DIR,)),
+    "mnist": lambda data_dir=None, split="train": _named_idx_dataset("mnist", data_dir, split),
 }
 
 
@@ -158,17 +237,28 @@ def dataset_names() -> list[str]:
     return sorted(LOADERS)
 
 
-def load_images(name: str, data_dir: str | None = None, limit: int | None = None,
-                split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, H, W, C) uint8 and labels (N,) of a named dataset; the first `limit` if given."""
+def load_dataset(name: str, data_dir: str | None = None, limit: int | None = None,
+                 split: str = "train") -> LoadedData:
+    """A named dataset (images N x H x W x C uint8, labels), the first `limit` if given,
+    with the files it was read from (names, MD5s, which official files they are)."""
     if name not in LOADERS:
         raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
     if limit is not None and limit <= 0:
         raise DataError(f"--limit must be a positive number of images, got {limit}")
-    images, labels = LOADERS[name](data_dir=data_dir, split=split)
+    loaded = LOADERS[name](data_dir=data_dir, split=split)
+    images, labels = loaded.images, loaded.labels
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     if images.ndim == 3:
         images = images[..., np.newaxis]
-    log.info("loaded %d %s images of shape %s", len(images), name, images.shape[1:])
-    return images, labels
+    official = sorted({f.official for f in loaded.files if f.dataset == name})
+    log.info("loaded %d %s images of shape %s from %s%s", len(images), name, images.shape[1:],
+             loaded.source, f" (official files: {', '.join(official)})" if official else "")
+    return LoadedData(images, labels, loaded.files, loaded.source)
+
+
+def load_images(name: str, data_dir: str | None = None, limit: int | None = None,
+                split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W, C) uint8 and labels (N,) of a named dataset; the first `limit` if given."""
+    loaded = load_dataset(name, data_dir, limit, split)
+    return loaded.images, loaded.labels
