@@ -165,3 +165,45 @@ def test_rgb_folder_for_a_grayscale_model_is_refused(tmp_path):
     assert not (tmp_path / "run").exists()
     cfg.image_shape = (28, 28, 3)
     assert train(cfg, str(tmp_path / "run"), progress=False).generator.output_shape == (None, 28, 28, 3)
+
+
+def test_truncated_npz_is_a_data_error(tmp_path):
+    rng = np.random.default_rng(2)
+    np.savez_compressed(tmp_path / "mnist.npz", x_train=rng.integers(0, 255, (50, 28, 28), dtype=np.uint8),
+                        y_train=np.arange(50) % 10)
+    data = (tmp_path / "mnist.npz").read_bytes()
+    (tmp_path / "mnist.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"mnist.npz: not a readable .npz file .*truncated or corrupt"):
+        load_images("mnist", data_dir=str(tmp_path))
+
+
+def test_idx_header_claiming_a_huge_array_is_refused_before_reading(tmp_path):
+    import gzip
+    import struct
+
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    with gzip.open(folder / "train-images-idx3-ubyte.gz", "wb") as f:  # claims 4e9 x 28 x 28 bytes
+        f.write(struct.pack(">IIII", 0x0803, 4_000_000_000, 28, 28) + b"\0" * 1000)
+    write_idx(str(folder / "train-labels-idx1-ubyte.gz"), np.zeros(4), gz=True)
+    with pytest.raises(DataError, match=r"header says shape \(4000000000, 28, 28\).*the file is corrupt"):
+        load_images("mnist", data_dir=str(folder))
+
+
+def test_image_too_large_to_decode_is_skipped_by_name(tmp_path, caplog):
+    import struct
+    import zlib
+
+    from dcgan_helpers.image_folder import load_image_folder
+
+    folder = tmp_path / "imgs"
+    make_pictures(folder, 2)
+    png = (folder / "ok0.png").read_bytes()
+    # The same small PNG, its header saying 30000 x 30000 pixels (a decompression bomb's size).
+    ihdr = b"IHDR" + struct.pack(">II", 30000, 30000) + png[24:29]
+    bomb = png[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + png[33:]
+    (folder / "huge.png").write_bytes(bomb)
+    with caplog.at_level(logging.WARNING):
+        x = load_image_folder(str(folder), size=32)
+    assert x.shape == (2, 32, 32, 1)
+    assert "skipped 1 unusable files (1 too large to decode safely): huge.png" in caplog.text
