@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Callable
 
 import keras
@@ -272,3 +273,37 @@ class GANMonitor(keras.callbacks.Callback):
         frames = pictures.grid_files(self.run_dir)
         if frames:
             pictures.make_gif(frames, os.path.join(self.run_dir, "training.gif"), fps=self.fps)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Ends fit() at an epoch's end when the next epoch would end past `minutes` of training.
+
+    The clock starts at the first fit() it is passed to and keeps running over later
+    calls (a resumed fit() shares the budget of the interrupted one). `stopped` says
+    whether it ended training.
+    """
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.started: float | None = None
+        self.epoch_started = 0.0
+        self.stopped = False
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        now = time.monotonic()
+        if now - self.started + (now - self.epoch_started) > self.seconds:
+            self.model.stop_training = True
+            self.stopped = True
+
+    @property
+    def elapsed_minutes(self) -> float:
+        """Minutes since the first fit() began."""
+        return 0.0 if self.started is None else (time.monotonic() - self.started) / 60.0

@@ -33,14 +33,14 @@ from .checkpoints import RunCheckpoint, describe_architecture
 from .config import TrainConfig, check_same_architecture
 from .datasets import load_dataset
 from .distribute import synchronize_batch_norm
-from .errors import ConfigError, DivergenceError, StorageError
+from .errors import ConfigError, StorageError
 from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
 from .models.clusters import find_cluster_code, fit_clusters
 from .noise import sample_noise
 from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
 from .run_folder import RUN_FILE, RunFolder
-from .train_step import GANTrainStep
+from .train_step import GANTrainStep, all_finite, divergence_error
 
 log = logging.getLogger(__name__)
 
@@ -401,11 +401,9 @@ class _EpochLoop:
                          stopped_early, self.step.sampler)
 
     def _check_finite(self, metrics: dict, epoch: int) -> None:
-        if not all(math.isfinite(v) for v in metrics.values()):
-            raise DivergenceError(
-                f"losses became non-finite at step {self.steps_done} (epoch {epoch}): "
-                f"{metrics}; the last good checkpoint ({self.ckpt.latest or 'none'}) is kept; "
-                f"try lower learning rates")
+        if not all_finite(metrics):  # the check and message keras_gan.GAN.fit() uses too
+            raise divergence_error(metrics, step=self.steps_done, epoch=epoch,
+                                   kept=f"the last good checkpoint ({self.ckpt.latest or 'none'})")
 
     def _save_epoch(self, epoch: int, row: dict, partial: bool, callbacks, on_epoch_images) -> None:
         """The epoch's grid, callbacks (whole epochs only) and log row."""

@@ -15,7 +15,7 @@ import tensorflow as tf
 from dcgan_helpers.config import TrainConfig
 from dcgan_helpers.datasets import load_images
 from dcgan_helpers.errors import DivergenceError
-from dcgan_helpers.keras_gan import GAN, GANMonitor, build_gan
+from dcgan_helpers.keras_gan import GAN, TimeLimit, build_gan
 from dcgan_helpers.models import get_spec
 from dcgan_helpers.models.clusters import find_cluster_code
 from dcgan_helpers.pipeline import make_dataset
@@ -27,16 +27,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 16
 
 
-def networks(spec):
-    """The same generator, discriminator and optimizers each call (dropout seeds included)."""
+def networks(spec, mixed: bool = False):
+    """The same generator, discriminator and optimizers each call (dropout seeds included);
+    with `mixed`, float16 compute and loss-scaled optimizers, as run.train builds them."""
     keras.utils.set_random_seed(0)
-    g, d = spec.build()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16" if mixed else previous)
+    try:
+        g, d = spec.build()
+    finally:
+        keras.config.set_dtype_policy(previous)
     code = find_cluster_code(g)
     if code is not None:  # fast: clusters as if fitted (k-means itself is tested elsewhere)
         rng = np.random.default_rng(1)
         code.centroids.assign(rng.uniform(-1, 1, code.centroids.shape).astype("float32"))
         code.frequencies.assign(np.full(code.num_clusters, 1 / code.num_clusters, "float32"))
     opts = [keras.optimizers.Adam(spec.lr_g, spec.beta1), keras.optimizers.Adam(spec.lr_d, spec.beta1)]
+    if mixed:
+        opts = [keras.optimizers.LossScaleOptimizer(opt) for opt in opts]
     for opt, model in zip(opts, (g, d)):
         opt.build(model.trainable_variables)
     return g, d, opts
@@ -46,19 +54,21 @@ def variables(g, d, ema, opts):
     return g.weights + d.weights + (ema.weights if ema is not None else []) + opts[0].variables + opts[1].variables
 
 
-@pytest.mark.parametrize("name", ["gans_in_action", "tutorial", "fast"])  # sigmoid D, logits D, EMA + clusters
-def test_one_fit_step_is_one_step_of_the_trainer(name):
+@pytest.mark.parametrize("name, mixed", [("gans_in_action", False), ("tutorial", False), ("fast", False),
+                                         ("fast", True)], ids=["sigmoid", "logits", "fast", "fast-mixed"])
+def test_one_fit_step_is_one_step_of_the_trainer(name, mixed):
     spec = get_spec(name)
     images = np.random.default_rng(0).uniform(-1, 1, (BATCH, *spec.image_shape)).astype("float32")
     settings = dict(noise=spec.noise, from_logits=spec.from_logits, ema_decay=spec.ema_decay, seed=7)
 
-    g, d, opts = networks(spec)
+    g, d, opts = networks(spec, mixed)
     before = [v.numpy().copy() for v in g.weights + d.weights]
     step = GANTrainStep(g, d, *opts, latent_dim=spec.latent_dim, global_batch_size=BATCH, **settings)
     expected = {k: float(v) for k, v in step(images).items()}
     trainer = variables(g, d, step.ema_generator, opts)
 
-    g2, d2, opts2 = networks(spec)
+    g2, d2, opts2 = networks(spec, mixed)
+    assert mixed == (g2.layers[-1].compute_dtype == "float16")
     gan = GAN(g2, d2, batch_size=BATCH, **settings)
     gan.compile(g_optimizer=opts2[0], d_optimizer=opts2[1])
     history = gan.fit(tf.data.Dataset.from_tensors(images), epochs=1, verbose=0)
@@ -167,6 +177,16 @@ def test_keyboard_interrupt_keeps_the_backup_and_fit_resumes(tmp_path, capsys):
     history = fresh.fit(dataset, epochs=3, verbose=0, callbacks=[backup])
     assert len(history.epoch) == 2 and int(fresh.step_counter.numpy()) == 12
     assert int(fresh.g_optimizer.iterations.numpy()) == 12
+
+
+def test_time_limit_ends_fit_at_an_epoch_end():
+    gan, dataset = fast_gan()
+    limit = TimeLimit(minutes=1e-6)  # past already after the first epoch
+    history = gan.fit(dataset, epochs=3, verbose=0, callbacks=[limit])
+    assert limit.stopped and history.epoch == [0] and int(gan.step_counter.numpy()) == 4
+    roomy = TimeLimit(minutes=60)
+    gan.fit(dataset, epochs=2, verbose=0, callbacks=[roomy])
+    assert not roomy.stopped and int(gan.step_counter.numpy()) == 12
 
 
 def child(out, epochs: int, *extra: str) -> subprocess.Popen:
