@@ -40,16 +40,20 @@ def resize_batch(images: tf.Tensor, image_shape: tuple) -> tf.Tensor:
 
 def make_dataset(images: np.ndarray, batch_size: int, image_shape: tuple | None = None,
                  seed: int | None = None, shuffle: bool = True,
-                 drop_remainder: bool = True) -> tf.data.Dataset:
+                 drop_remainder: bool = True, labels: np.ndarray | None = None) -> tf.data.Dataset:
     """A shuffled, batched tf.data pipeline of float32 images in [-1, 1].
 
     Images stay uint8 in memory (4x smaller) and are converted per batch. With
     `drop_remainder` every batch has the same shape, so the train step is traced once.
+    With `labels` (one int per image, for a class-conditional model) each batch is an
+    `(images, labels)` pair, shuffled together.
     """
     if batch_size <= 0:
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
     if images.ndim != 4:
         raise DataError(f"expected images of shape (N, H, W, C), got {images.shape}")
+    if labels is not None and len(labels) != len(images):
+        raise DataError(f"expected one label per image, got {len(labels)} labels for {len(images)} images")
     if drop_remainder and len(images) < batch_size:
         raise ConfigError(
             f"only {len(images)} images for a batch size of {batch_size}; "
@@ -57,11 +61,28 @@ def make_dataset(images: np.ndarray, batch_size: int, image_shape: tuple | None 
         )
     if image_shape is not None:
         check_shape(images.shape, image_shape)
-    ds = tf.data.Dataset.from_tensor_slices(images)
+
+    def prepare(x):
+        x = to_unit_range(x)
+        return resize_batch(x, image_shape) if image_shape is not None else x
+
+    if labels is None:
+        ds = tf.data.Dataset.from_tensor_slices(images)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, dtype=np.int32).reshape(-1)))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
-    if image_shape is not None:
-        ds = ds.map(lambda x: resize_batch(x, image_shape), num_parallel_calls=tf.data.AUTOTUNE)
+    if labels is None:
+        ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, y: (prepare(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def split_batch(batch) -> tuple[tf.Tensor, tf.Tensor | None]:
+    """(images, labels) of a batch from `make_dataset`: labels are None for image-only batches."""
+    if isinstance(batch, (tuple, list)):
+        images, labels = batch
+        return images, labels
+    return batch, None

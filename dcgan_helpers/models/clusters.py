@@ -12,6 +12,11 @@ The generator keeps the plain `noise -> image` interface: its `ClusterCode` laye
 turns the first noise value into a cluster index, so sampling, interpolation and
 `generator.keras` work as for any other model. The discriminator takes
 `[images, one_hot_clusters]`; `ClusterCode.codes_of_images` gives the clusters of real images.
+
+`LabelCode` does the same with the data's true labels instead of clusters: a
+class-conditional GAN (model `fast_conditional`), the ceiling the clusters approach, which
+needs what they do not: labelled training images. Both are `CategoryCode`s, and
+`CategoryCode.noise_for` turns noise into noise that draws chosen categories (a digit on demand).
 """
 
 from __future__ import annotations
@@ -27,34 +32,82 @@ from keras import layers
 from ..errors import ConfigError
 
 
-@keras.saving.register_keras_serializable(package="dcgan_helpers")
-class ClusterCode(layers.Layer):
-    """Appends a one-hot cluster index, drawn from the noise, to each noise vector.
+class CategoryCode(layers.Layer):
+    """Appends a one-hot category, drawn from the noise, to each noise vector.
 
-    Holds the clusters as (non-trainable) weights, so checkpoints and saved generators
-    carry them: `centroids` (k x pixels, images scaled to [-1, 1]) and `frequencies`
-    (the share of training images in each cluster). The noise must be standard normal:
-    the first value, mapped through the normal CDF, is uniform in (0, 1) and picks the
-    cluster by the cumulative frequencies.
+    The base of `ClusterCode` (categories: k-means clusters of the images) and `LabelCode`
+    (categories: the data's labels). Holds `frequencies`, the share of training images in
+    each category, as a non-trainable weight, so checkpoints and saved generators carry it.
+    The noise must be standard normal: its first value, mapped through the normal CDF, is
+    uniform in (0, 1) and picks the category by the cumulative frequencies, so the
+    generator keeps the plain `noise -> image` interface. `noise_for` inverts that to ask
+    for chosen categories.
     """
 
-    def __init__(self, num_clusters: int, image_size: int, **kwargs):
+    def __init__(self, num_categories: int, **kwargs):
         super().__init__(**kwargs)
-        self.num_clusters = int(num_clusters)
-        self.image_size = int(image_size)
-        self.centroids = self.add_weight(shape=(self.num_clusters, self.image_size), initializer="zeros",
-                                         trainable=False, name="centroids")
+        self.num_categories = int(num_categories)
+
+    def _add_frequencies(self) -> None:
         self.frequencies = self.add_weight(
-            shape=(self.num_clusters,), trainable=False, name="frequencies",
-            initializer=keras.initializers.Constant(1.0 / self.num_clusters))
+            shape=(self.num_categories,), trainable=False, name="frequencies",
+            initializer=keras.initializers.Constant(1.0 / self.num_categories))
 
     def codes_of_noise(self, z: tf.Tensor) -> tf.Tensor:
-        """One-hot cluster of each noise vector (float32, batch x k)."""
+        """One-hot category of each noise vector (float32, batch x k)."""
         z = tf.cast(z, tf.float32)
         u = 0.5 * (1.0 + tf.math.erf(z[:, 0] / math.sqrt(2.0)))
         edges = tf.math.cumsum(tf.cast(self.frequencies, tf.float32))[:-1]
         index = tf.reduce_sum(tf.cast(u[:, None] >= edges[None, :], tf.int32), axis=1)
-        return tf.one_hot(index, self.num_clusters)
+        return tf.one_hot(index, self.num_categories)
+
+    def noise_for(self, categories: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """`noise` (standard normal, N x latent) with its first values changed so that
+        each vector draws the category in `categories` (N ints); the rest is untouched.
+
+        The first value is placed at a random point of the category's slice of (0, 1)
+        (taken from the noise itself, so the same noise gives the same images).
+        """
+        from scipy.special import ndtr, ndtri
+
+        categories = np.asarray(categories, dtype=np.int64)
+        shares = np.asarray(self.frequencies.numpy(), dtype=np.float64)
+        if categories.ndim != 1 or len(categories) != len(noise):
+            raise ConfigError(f"expected one category per noise vector, got {categories.shape} "
+                              f"for {len(noise)} vectors")
+        bad = sorted({int(c) for c in categories if not 0 <= c < self.num_categories or shares[c] <= 0})
+        if bad:
+            raise ConfigError(f"categories {bad} cannot be drawn: expected 0..{self.num_categories - 1} "
+                              f"with a share above zero in the training data")
+        lower = np.concatenate([[0.0], np.cumsum(shares)[:-1]])[categories]
+        width = shares[categories]
+        inside = 0.02 + 0.96 * ndtr(np.asarray(noise[:, 1], dtype=np.float64))  # away from the edges
+        out = np.array(noise, dtype=np.float32, copy=True)
+        out[:, 0] = ndtri(np.clip(lower + inside * width, 1e-7, 1 - 1e-7))
+        return out
+
+    def call(self, z):
+        return tf.concat([z, tf.cast(self.codes_of_noise(z), z.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + self.num_categories)
+
+
+@keras.saving.register_keras_serializable(package="dcgan_helpers")
+class ClusterCode(CategoryCode):
+    """Categories that are k-means clusters of the training images (no labels needed).
+
+    Holds the clusters as (non-trainable) weights: `centroids` (k x pixels, images scaled
+    to [-1, 1]) and `frequencies` (the share of training images in each cluster).
+    """
+
+    def __init__(self, num_clusters: int, image_size: int, **kwargs):
+        super().__init__(num_clusters, **kwargs)
+        self.num_clusters = self.num_categories
+        self.image_size = int(image_size)
+        self.centroids = self.add_weight(shape=(self.num_clusters, self.image_size), initializer="zeros",
+                                         trainable=False, name="centroids")
+        self._add_frequencies()  # after the centroids: the order saved generators hold them in
 
     def codes_of_images(self, images: tf.Tensor) -> tf.Tensor:
         """One-hot nearest centroid of each image in [-1, 1] (float32, batch x k)."""
@@ -64,14 +117,34 @@ class ClusterCode(layers.Layer):
         distance = tf.reduce_sum(c * c, axis=1)[None, :] - 2.0 * tf.matmul(x, c, transpose_b=True)
         return tf.one_hot(tf.argmin(distance, axis=1), self.num_clusters)
 
-    def call(self, z):
-        return tf.concat([z, tf.cast(self.codes_of_noise(z), z.dtype)], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], input_shape[-1] + self.num_clusters)
+    def codes_of_real(self, images: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        """The category of real images: their nearest centroid (labels are not needed)."""
+        return self.codes_of_images(images)
 
     def get_config(self):
         return {**super().get_config(), "num_clusters": self.num_clusters, "image_size": self.image_size}
+
+
+@keras.saving.register_keras_serializable(package="dcgan_helpers")
+class LabelCode(CategoryCode):
+    """Categories that are the data's own labels: a class-conditional GAN (needs labels).
+
+    `frequencies` holds the share of each label among the training images.
+    """
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self._add_frequencies()
+
+    def codes_of_real(self, images: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        """The category of real images: the one-hot of their labels."""
+        if labels is None:
+            raise ConfigError("a label-conditioned model needs the labels of its training images; "
+                              "train it on a dataset with labels (mnist, fashion_mnist, digits)")
+        return tf.one_hot(tf.cast(tf.reshape(labels, [-1]), tf.int32), self.num_categories)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_categories}
 
 
 @keras.saving.register_keras_serializable(package="dcgan_helpers")
@@ -96,23 +169,39 @@ class Projection(layers.Layer):
         return (*input_shape[1][:-1], 1)
 
 
-def discriminator_input(code: ClusterCode | None, images: tf.Tensor, noise: tf.Tensor | None = None):
-    """What D judges: the images alone, or with their one-hot clusters when `code` is set.
+def discriminator_input(code: CategoryCode | None, images: tf.Tensor, noise: tf.Tensor | None = None,
+                        labels: tf.Tensor | None = None):
+    """What D judges: the images alone, or with their one-hot categories when `code` is set.
 
-    Real images (noise None) get their nearest centroid; generated ones the cluster the
-    generator drew from their `noise`.
+    Generated images get the category the generator drew from their `noise`; real ones
+    (noise None) their nearest centroid (clusters) or their `labels` (class-conditional).
     """
     if code is None:
         return images
-    return [images, code.codes_of_images(images) if noise is None else code.codes_of_noise(noise)]
+    return [images, code.codes_of_real(images, labels) if noise is None else code.codes_of_noise(noise)]
 
 
-def find_cluster_code(generator: keras.Model) -> ClusterCode | None:
-    """The generator's ClusterCode layer, or None for an unconditional generator."""
+def find_cluster_code(generator: keras.Model) -> CategoryCode | None:
+    """The generator's category layer (ClusterCode or LabelCode), or None if unconditional."""
     for layer in generator.layers:
-        if isinstance(layer, ClusterCode):
+        if isinstance(layer, CategoryCode):
             return layer
     return None
+
+
+def needs_labels(code: CategoryCode | None) -> bool:
+    """Whether training needs the images' labels (a class-conditional model)."""
+    return isinstance(code, LabelCode)
+
+
+def fit_label_shares(code: LabelCode, labels: np.ndarray) -> None:
+    """Store the share of each label among the training images in `code`."""
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    if len(labels) == 0:
+        raise ConfigError("cannot count the shares of an empty set of labels")
+    if labels.min() < 0 or labels.max() >= code.num_categories:
+        raise ConfigError(f"labels must be 0..{code.num_categories - 1}, found {labels.min()}..{labels.max()}")
+    code.frequencies.assign(np.bincount(labels, minlength=code.num_categories) / len(labels))
 
 
 def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> None:

@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from .clusters import ClusterCode, Projection
+from .clusters import CategoryCode, ClusterCode, LabelCode, Projection
 
 
 @keras.saving.register_keras_serializable(package="dcgan_helpers")
@@ -54,16 +54,18 @@ NUM_CLUSTERS = 100  # k-means clusters of the training images (models/clusters.p
 
 
 def build_generator(latent_dim: int = 100, channels: int = 1, width: int = 64,
-                    num_clusters: int = NUM_CLUSTERS) -> keras.Model:
+                    num_clusters: int = NUM_CLUSTERS, code: CategoryCode | None = None) -> keras.Model:
     """noise (latent_dim) -> 28x28 image; a ClusterCode layer adds the cluster drawn from the noise.
 
-    `num_clusters=0` builds the unconditional generator (model `fast_unconditional`).
+    `num_clusters=0` builds the unconditional generator (model `fast_unconditional`);
+    `code` replaces the clusters by another category layer (a LabelCode: `fast_conditional`).
     """
     # float32 even under mixed precision, so the cluster drawn matches the train step's exactly
-    code = [ClusterCode(num_clusters, 28 * 28 * channels, name="cluster_code", dtype="float32")] if num_clusters else []
+    if code is None and num_clusters:
+        code = ClusterCode(num_clusters, 28 * 28 * channels, name="cluster_code", dtype="float32")
     return keras.Sequential([
         keras.Input((latent_dim,)),
-        *code,
+        *([code] if code is not None else []),
         layers.Dense(7 * 7 * width, use_bias=False),
         layers.BatchNormalization(),
         layers.ReLU(),
@@ -105,3 +107,17 @@ def build_unconditional_generator(latent_dim: int = 100, channels: int = 1) -> k
 
 def build_unconditional_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
     return build_discriminator(image_shape, num_clusters=0)
+
+
+NUM_CLASSES = 10  # MNIST's (and Fashion-MNIST's) labels, for the class-conditional twin
+
+
+def build_conditional_generator(latent_dim: int = 100, channels: int = 1) -> keras.Model:
+    """The fast generator conditioned on the true label (drawn from the noise, like a cluster)."""
+    return build_generator(latent_dim, channels, num_clusters=NUM_CLASSES,
+                           code=LabelCode(NUM_CLASSES, name="label_code", dtype="float32"))
+
+
+def build_conditional_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
+    """The fast discriminator with a projection term on the label."""
+    return build_discriminator(image_shape, num_clusters=NUM_CLASSES)
