@@ -15,7 +15,7 @@ import sys
 from .evaluation import command as evaluate_command
 from .quiet import import_tensorflow
 
-MODEL_NAMES = ["fast", "fast_unconditional", "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla"]
+MODEL_NAMES = ["fast", "fast_conditional", "fast_unconditional", "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla"]
 DATASET_NAMES = ["celeba", "digits", "fashion_mnist", "folder", "mnist"]
 
 
