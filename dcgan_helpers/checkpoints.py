@@ -117,13 +117,13 @@ class RunCheckpoint:
             else:
                 os.remove(target)
 
-    def restore_latest(self) -> str | None:
-        """Restore the newest readable checkpoint; returns its path, or None if there is none.
+    def restore_latest(self) -> str:
+        """Restore the newest readable checkpoint and return its path.
 
         An unreadable newest checkpoint is skipped with a one-line warning; if none can
-        be read, a ConfigError lists them. A checkpoint written by another architecture,
-        latent size or image shape fails with a ConfigError naming both, rather than
-        being silently half-restored.
+        be read (or there is none), a ConfigError lists them. A checkpoint written by
+        another architecture, latent size or image shape fails with a ConfigError naming
+        both, rather than being silently half-restored.
         """
         candidates = checkpoint_candidates(self.directory)
         problems = []
@@ -132,15 +132,16 @@ class RunCheckpoint:
                 reader = verify_checkpoint(path)
             except UnreadableCheckpoint as e:
                 problems.append(f"{os.path.basename(path)} ({e})")
-                log.warning("checkpoint %s cannot be read (%s); trying the one before it", path, e)
                 continue
             self._restore(path, reader)
+            if problems:
+                log.warning("%s: the newest checkpoint cannot be read: %s; using %s, the newest "
+                            "readable one", self.directory, "; ".join(problems), os.path.basename(path))
             self.saved_step, self.latest = int(self.step.numpy()), path
             return path
-        if problems:
-            raise ConfigError(f"no readable checkpoint in {self.directory}: {'; '.join(problems)}; "
-                              f"pass --overwrite instead of --resume to start the run again")
-        return None
+        found = "; ".join(problems) or "none found"
+        raise ConfigError(f"no readable checkpoint in {self.directory}: {found}; "
+                          f"pass --overwrite instead of --resume to start the run again")
 
     def _restore(self, path: str, reader: tf.train.CheckpointReader) -> None:
         saved = reader.get_tensor(ARCH_KEY).decode() if reader.has_tensor(ARCH_KEY) else "unknown"

@@ -140,7 +140,7 @@ class RunFolder:
             os.makedirs(self.path, exist_ok=True)
         except OSError as e:
             raise ConfigError(f"cannot create the run folder --out {self.path}: "
-                              f"{describe_os_error(e)}") from e
+                              f"{describe_os_error(e)}; choose a folder you can write to") from e
 
     def _acquire(self) -> None:
         path = self.file(LOCK_FILE)

@@ -20,13 +20,7 @@ from dcgan_helpers.interrupts import TrainingInterrupted
 from dcgan_helpers.run import train
 from dcgan_helpers.run_folder import RunFolder
 from dcgan_helpers.train_step import GANTrainStep
-
-
-def small(**kw) -> TrainConfig:
-    base = dict(model="fast", dataset="digits", limit=64, epochs=3, batch_size=16, seed=3,
-                checkpoint_every=1)
-    base.update(kw)
-    return TrainConfig(**base)
+from test_training import small
 
 
 def test_a_locked_folder_is_refused_naming_the_pid_and_released_after(tmp_path):
@@ -72,7 +66,7 @@ def test_notebook_interrupt_saves_a_resumable_state_then_raises_keyboard_interru
     out = str(tmp_path / "run")
     interrupt_at(monkeypatch, 6)  # epoch 2, step 2 of 4
     with pytest.raises(KeyboardInterrupt) as info:
-        train(small(), out, progress=False)
+        train(small(epochs=3), out, progress=False)
     assert isinstance(info.value, TrainingInterrupted) and info.value.resumable
     assert "stopped at step 6 (epoch 2, 2 of 4 steps)" in str(info.value)
     assert "resume=True" in str(info.value)
@@ -81,7 +75,7 @@ def test_notebook_interrupt_saves_a_resumable_state_then_raises_keyboard_interru
     assert [(r["step"], r["partial"]) for r in rows] == [("4", ""), ("6", "interrupted")]
     assert os.path.isfile(os.path.join(out, "generator.keras"))
     monkeypatch.undo()
-    result = train(small(), out, resume=True, progress=False)
+    result = train(small(epochs=3), out, resume=True, progress=False)
     assert (result.epochs_done, result.steps_done) == (3, 12)
     assert [str(r["step"]) for r in result.rows] == ["4", "8", "12"]
 
