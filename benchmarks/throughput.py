@@ -1,10 +1,14 @@
-"""Images per second of our trainer against a loop written the way the TensorFlow tutorial writes it.
+"""Images per second of our trainer, and of Keras' fit(), against a loop written the way the
+TensorFlow tutorial writes it.
 
-Same model, batch size, optimizer and data for both; the two are interleaved in one
-process, alternating which goes first each round (A B B A ...), so that machine noise
-hits both alike. The ratio reported is the median of the per-round ratios, which a
+Same model, batch size, optimizer and data for all; the loops are interleaved in one
+process, the order reversed every other round (A B C D, D C B A, ...), so that machine
+noise hits them alike. The ratios reported are medians of the per-round ratios, which a
 burst of load in one round cannot move much; the images/s are over all rounds. Ours includes what a real run does per step: the tf.data
-pipeline from uint8, the metrics read back to Python and the NaN check.
+pipeline from uint8, the metrics read back to Python and the NaN check. fit() is
+keras_gan.GAN.fit() on the same pipeline, making the same update (progress bar off, NaN
+check on), once with one step per call of Keras' train function and once with
+`steps_per_execution` steps fused into one call.
 
     python benchmarks/throughput.py                    # every model, published batch sizes
     python benchmarks/throughput.py --models tutorial fast --steps 10 --rounds 3
@@ -24,8 +28,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan_helpers.datasets import load_images  # noqa: E402
+from dcgan_helpers.keras_gan import GAN  # noqa: E402
 from dcgan_helpers.models import get_spec, model_names  # noqa: E402
 from dcgan_helpers.models.clusters import discriminator_input, find_cluster_code  # noqa: E402
+from dcgan_helpers.paths import display_path  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
 
@@ -62,13 +68,19 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
     return run
 
 
-def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float):
-    """What dcgan_helpers.run.train does per step."""
+def trainer_parts(spec, lr: float, beta1: float):
+    """The networks and their Adam optimizers, built, as the project's trainer takes them."""
     generator, discriminator = spec.build()
     g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
     d_opt = keras.optimizers.Adam(lr, beta_1=beta1)
     g_opt.build(generator.trainable_variables)
     d_opt.build(discriminator.trainable_variables)
+    return generator, discriminator, g_opt, d_opt
+
+
+def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float):
+    """What dcgan_helpers.run.train does per step."""
+    generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1)
     step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=spec.latent_dim,
                         global_batch_size=batch_size, noise=spec.noise, from_logits=spec.from_logits)
     dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0)
@@ -78,6 +90,20 @@ def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: 
             metrics = step.run(batch)
             if not all(math.isfinite(v) for v in metrics.values()):
                 raise RuntimeError("diverged")
+    return run
+
+
+def fit_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float,
+             steps_per_execution: int = 1):
+    """keras_gan.GAN.fit() on the same pipeline and models: one fit() call per timed block."""
+    generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1)
+    gan = GAN(generator, discriminator, batch_size=batch_size, latent_dim=spec.latent_dim,
+              noise=spec.noise, from_logits=spec.from_logits)
+    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt, steps_per_execution=steps_per_execution)
+    dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0).repeat()
+
+    def run(steps: int) -> None:
+        gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
     return run
 
 
@@ -92,18 +118,22 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=model_names())
     parser.add_argument("--steps", type=int, default=0, help="steps per timed block (0: by model)")
     parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds (order alternates)")
+    parser.add_argument("--steps-per-execution", type=int, default=10,
+                        help="steps fused into one call in the fit() column (at most a block)")
     parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
                         help="MNIST IDX folder (default: $DCGAN_DATA_DIR, else the digits set)")
     args = parser.parse_args()
 
     if args.data_dir:
         images, _ = load_images("mnist", data_dir=args.data_dir, limit=4096)
-        source = f"MNIST ({args.data_dir})"
+        source = f"MNIST ({display_path(args.data_dir)})"
     else:
         images, _ = load_images("digits")
         source = "digits"
     print(f"data: {len(images)} images from {source}; {os.cpu_count()} CPU cores; TF {tf.__version__}")
-    print(f"{'model':<20}{'batch':>6}{'reference img/s':>18}{'ours img/s':>12}{'ours/ref':>10}  (median of {args.rounds} rounds)")
+    print(f"{'model':<20}{'batch':>6}{'reference img/s':>17}{'ours img/s':>12}{'fit img/s':>11}"
+          f"{'fit+N img/s':>13}{'N':>4}{'ours/ref':>10}{'fit/ref':>9}{'fit+N/ref':>11}"
+          f"  (medians of {args.rounds} rounds)")
     for name in args.models:
         spec = get_spec(name)
         batch = spec.batch_size
@@ -115,23 +145,27 @@ def main() -> None:
         float_images = (uint8_images.astype("float32") - 127.5) / 127.5
         # Blocks long enough (about a second or more) that starting a data iterator is noise.
         steps = args.steps or {"paper64": 1, "paper64_quarter": 2, "tutorial": 2, "vanilla": 100}.get(name, 20)
+        fused = max(1, min(args.steps_per_execution, steps))
         keras.utils.set_random_seed(0)
-        ref = reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1)
-        ours = our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1)
-        ref(1)  # trace and warm up both before timing
-        ours(1)
-        ref_times, our_times = [], []
+        loops = {
+            "reference": reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1),
+            "ours": our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1),
+            "fit": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1),
+            "fit+N": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, fused),
+        }
+        for run in loops.values():
+            run(fused)  # trace and warm up every loop before timing
+        times = {k: [] for k in loops}
         for i in range(args.rounds):
-            if i % 2:
-                our_times.append(timed(ours, steps))
-                ref_times.append(timed(ref, steps))
-            else:
-                ref_times.append(timed(ref, steps))
-                our_times.append(timed(ours, steps))
+            order = list(loops) if i % 2 == 0 else list(reversed(loops))
+            for k in order:
+                times[k].append(timed(loops[k], steps))
         n = steps * args.rounds * batch
-        ratio = float(np.median(np.array(ref_times) / np.array(our_times)))
-        print(f"{name:<20}{batch:>6}{n / sum(ref_times):>18.1f}{n / sum(our_times):>12.1f}"
-              f"{ratio:>10.2f}", flush=True)
+        rate = {k: n / sum(v) for k, v in times.items()}
+        ratio = {k: float(np.median(np.array(times["reference"]) / np.array(times[k]))) for k in loops}
+        print(f"{name:<20}{batch:>6}{rate['reference']:>17.1f}{rate['ours']:>12.1f}{rate['fit']:>11.1f}"
+              f"{rate['fit+N']:>13.1f}{fused:>4}{ratio['ours']:>10.2f}{ratio['fit']:>9.2f}"
+              f"{ratio['fit+N']:>11.2f}", flush=True)
 
 
 if __name__ == "__main__":
