@@ -32,7 +32,9 @@ import tensorflow as tf
 from . import images as pictures
 from .config import TrainConfig
 from .models import get_spec
+from .models.clusters import needs_labels
 from .noise import sample_noise
+from .pipeline import split_batch
 from .paths import display_path
 from .train_step import METRICS, GANTrainStep, all_finite, copy_model, divergence_error
 
@@ -123,11 +125,13 @@ class GAN(keras.Model):
     def train_step(self, data) -> dict[str, tf.Tensor]:
         """One discriminator and one generator update on a batch of images in [-1, 1].
 
-        Labels, if the dataset has them, are ignored.
+        Labels, if the dataset has them, are used by a model conditioned on labels
+        (fast_conditional) and ignored by the others.
         """
-        images = data[0] if isinstance(data, (tuple, list)) else data
+        images, labels = split_batch(data)
         self._check_batch(images)
-        values = dict(self.update_rule.replica_update(images))
+        batch = (images, labels) if needs_labels(self.update_rule.cluster_code) else images
+        values = dict(self.update_rule.replica_update(batch))
         values["loss"] = values["d_loss"] + values["g_loss"]
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
@@ -199,19 +203,22 @@ class GAN(keras.Model):
 
 def build_gan(config: TrainConfig, steps_per_epoch: int, *,
               cluster_images: Callable[[], np.ndarray] | None = None,
+              labels: np.ndarray | None = None,
               strategy: tf.distribute.Strategy | None = None) -> GAN:
     """A compiled GAN for a resolved `config`, built as `run.train` builds its trainer.
 
     The same models, optimizers (learning-rate decay over `steps_per_epoch` included) and
     moving average; for `fast`, k-means is fitted to `cluster_images()` (images in [-1, 1],
-    e.g. `run.cluster_sample(train_images, None, config.image_shape)`).
+    e.g. `run.cluster_sample(train_images, None, config.image_shape)`); for
+    `fast_conditional` the shares of the training `labels` are counted, and fit() then
+    reads (images, labels) batches (`pipeline.make_dataset(..., labels=labels)`).
     """
     from .run import build_train_step  # run imports the data and checkpoint modules
 
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         step = build_train_step(get_spec(config.model), config, steps_per_epoch, strategy,
-                                cluster_images=cluster_images)
+                                cluster_images=cluster_images, labels=labels)
         gan = GAN.from_train_step(step)
         gan.compile(g_optimizer=step.g_optimizer, d_optimizer=step.d_optimizer)
     return gan

@@ -82,7 +82,6 @@ def make_dataset(images: np.ndarray, batch_size: int, image_shape: tuple | None 
 
 def split_batch(batch) -> tuple[tf.Tensor, tf.Tensor | None]:
     """(images, labels) of a batch from `make_dataset`: labels are None for image-only batches."""
-    if isinstance(batch, (tuple, list)):
-        images, labels = batch
-        return images, labels
+    if isinstance(batch, (tuple, list)):  # (images,), (images, labels), Keras' (x, y, weights)
+        return batch[0], (batch[1] if len(batch) > 1 else None)
     return batch, None

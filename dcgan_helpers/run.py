@@ -36,7 +36,7 @@ from .distribute import synchronize_batch_norm
 from .errors import ConfigError, StorageError
 from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
-from .models.clusters import find_cluster_code, fit_clusters
+from .models.clusters import find_cluster_code, fit_clusters, fit_label_shares, needs_labels
 from .noise import sample_noise
 from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
 from .run_folder import RUN_FILE, RunFolder
@@ -113,18 +113,26 @@ def build_models(spec, cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
 def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
                      strategy: tf.distribute.Strategy | None = None,
                      jit_compile: bool = False,
-                     cluster_images: Callable[[], np.ndarray] | None = None) -> GANTrainStep:
+                     cluster_images: Callable[[], np.ndarray] | None = None,
+                     labels: np.ndarray | None = None) -> GANTrainStep:
     """Models, optimizers (built, so checkpoints can restore them) and the compiled step.
 
     Call inside `strategy.scope()` when using a strategy: BatchNorm then uses the
     statistics of the global batch. For a cluster-conditioned model (fast), k-means is
     fitted to the images `cluster_images()` returns (float in [-1, 1]) before the step
-    copies the generator for its moving average; pass None when a checkpoint will
-    restore the clusters.
+    copies the generator for its moving average; for a label-conditioned one
+    (fast_conditional) the shares of the training `labels` are counted instead. Pass
+    `cluster_images=None` when a checkpoint will restore the clusters.
     """
     generator, discriminator = build_models(spec, cfg)
     code = find_cluster_code(generator)
-    if code is not None and cluster_images is not None:
+    if needs_labels(code):
+        if labels is not None:
+            fit_label_shares(code, labels)
+        elif cluster_images is not None:  # a fresh start, and nothing to count
+            raise ConfigError(f"model {cfg.model!r} is conditioned on labels; train it on a "
+                              f"dataset with labels (mnist, fashion_mnist, digits)")
+    elif code is not None and cluster_images is not None:
         started = time.perf_counter()
         images = cluster_images()
         fit_clusters(code, images, seed=cfg.seed)
@@ -184,17 +192,30 @@ class _TrainingData:
     steps_per_epoch: int
     train_images: np.ndarray | None
     files: list[dict]  # the data files read, for run.json
+    train_labels: np.ndarray | None = None  # for a model conditioned on labels
 
 
 def _training_data(cfg: TrainConfig, train_images: np.ndarray | None,
                    dataset_fn: Callable[[int], tf.data.Dataset] | None,
-                   steps_per_epoch: int | None) -> _TrainingData:
-    """The run's batches: the named dataset, the caller's images, or the caller's pipeline."""
+                   steps_per_epoch: int | None,
+                   train_labels: np.ndarray | None = None) -> _TrainingData:
+    """The run's batches: the named dataset, the caller's images, or the caller's pipeline.
+
+    For a model conditioned on labels the batches are (images, labels) pairs.
+    """
     files: list[dict] = []
+    with_labels = get_spec(cfg.model).needs_labels
     if dataset_fn is None:
         if train_images is None:
             loaded = load_dataset(cfg.dataset, cfg.data_dir, cfg.limit)
             train_images, files = loaded.images, [f.to_dict() for f in loaded.files]
+            train_labels = loaded.labels
+        if with_labels and (train_labels is None or len(train_labels) != len(train_images)
+                            or (np.asarray(train_labels) < 0).any()):
+            raise ConfigError(f"model {cfg.model!r} is conditioned on labels, and the {cfg.dataset!r} "
+                              f"images have none; train it on mnist, fashion_mnist or digits "
+                              f"(or pass one label per image as train_labels)")
+        labels = train_labels if with_labels else None
         check_shape(train_images.shape, cfg.image_shape, f"dataset {cfg.dataset!r}")
         images = train_images
         steps_per_epoch = len(images) // cfg.batch_size
@@ -203,10 +224,12 @@ def _training_data(cfg: TrainConfig, train_images: np.ndarray | None,
                               f"lower --batch-size or raise --limit")
 
         def dataset_fn(epoch: int) -> tf.data.Dataset:
-            return make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
+            return make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch,
+                                labels=labels)
     elif not steps_per_epoch:
         raise ConfigError("dataset_fn needs steps_per_epoch (batches per epoch)")
-    return _TrainingData(dataset_fn, steps_per_epoch, train_images, files)
+    return _TrainingData(dataset_fn, steps_per_epoch, train_images, files,
+                         train_labels if with_labels else None)
 
 
 def _settings(cfg: TrainConfig, files: list[dict]) -> str:
@@ -258,7 +281,8 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
           train_images: np.ndarray | None = None,
           dataset_fn: Callable[[int], tf.data.Dataset] | None = None,
           steps_per_epoch: int | None = None,
-          on_epoch_images: Callable[[int, np.ndarray], None] | None = None) -> RunResult:
+          on_epoch_images: Callable[[int, np.ndarray], None] | None = None,
+          train_labels: np.ndarray | None = None) -> RunResult:
     """Train a GAN as `config` says, saving into the run folder `out`.
 
     With `resume`, continue from the newest readable checkpoint in `out` (the epoch and
@@ -269,7 +293,8 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
     generator.keras, then raises `TrainingInterrupted` (a KeyboardInterrupt); resuming
     continues mid-epoch from that step. One trainer at a time: the folder is locked.
 
-    Data: the named `config.dataset` by default; or `train_images` (uint8, N x H x W x C);
+    Data: the named `config.dataset` by default; or `train_images` (uint8, N x H x W x C),
+    with `train_labels` (N ints) for a model conditioned on labels (fast_conditional);
     or, for data too big for memory, `dataset_fn(epoch)` returning a shuffled tf.data
     pipeline of float32 batches in [-1, 1] (fixed batch size, the same order for the same
     epoch, e.g. read from TFRecord) with `steps_per_epoch` batches. `on_epoch_images(epoch,
@@ -285,7 +310,7 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
             log.info("%s holds no run yet; starting a new one", out)
         cfg = _resolve_config(config, out, resuming)
         spec = get_spec(cfg.model)
-        data = _training_data(cfg, train_images, dataset_fn, steps_per_epoch)
+        data = _training_data(cfg, train_images, dataset_fn, steps_per_epoch, train_labels)
         strategy = strategy or tf.distribute.get_strategy()
         if cfg.batch_size % strategy.num_replicas_in_sync:
             raise ConfigError(f"batch size {cfg.batch_size} does not split evenly over "
@@ -297,7 +322,8 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         cluster_images = None if resuming else (
             lambda: cluster_sample(data.train_images, data.dataset_fn, cfg.image_shape))
         with strategy.scope():
-            step = build_train_step(spec, cfg, data.steps_per_epoch, strategy, jit_compile, cluster_images)
+            step = build_train_step(spec, cfg, data.steps_per_epoch, strategy, jit_compile, cluster_images,
+                                    labels=data.train_labels)
             epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             epoch_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_step")
             fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))

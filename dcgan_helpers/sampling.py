@@ -14,6 +14,7 @@ from .config import TrainConfig
 from .errors import ConfigError, DataError
 from .images import save_grid
 from .models import get_spec
+from .models.clusters import find_cluster_code
 from .noise import sample_noise
 
 
@@ -53,15 +54,46 @@ def generator_from_run(run_dir: str) -> tuple[keras.Model, str]:
 
 
 def generate(generator: keras.Model, num: int, noise: str = "normal", seed: int = 0,
-             batch_size: int = 256) -> np.ndarray:
-    """`num` images (N, H, W, C) in [-1, 1] from noise drawn with `seed`, in batches."""
+             batch_size: int = 256, categories: np.ndarray | list[int] | None = None) -> np.ndarray:
+    """`num` images (N, H, W, C) in [-1, 1] from noise drawn with `seed`, in batches.
+
+    `categories` (N ints) asks a conditioned generator for chosen categories: digits for
+    `fast_conditional`, clusters for `fast`; see `categories_from_text` for "0-9" or "3,7".
+    """
     if num < 1:
         raise ConfigError(f"--num must be at least 1, got {num}")
     latent_dim = int(generator.input_shape[-1])
     z = sample_noise(num, latent_dim, noise, (seed, 7))
+    if categories is not None:
+        code = find_cluster_code(generator)
+        if code is None:
+            raise ConfigError("this generator is not conditioned on labels or clusters, so it cannot "
+                              "be asked for a digit; train --model fast_conditional for that")
+        if noise != "normal":
+            raise ConfigError("asking for a category needs normal noise")
+        wanted = np.resize(np.asarray(categories, dtype=np.int64), num)  # repeated to fill num
+        z = tf.constant(code.noise_for(wanted, z.numpy()))
     out = [generator(z[i:i + batch_size], training=False).numpy()
            for i in range(0, num, batch_size)]
     return np.concatenate(out).astype(np.float32)
+
+
+def categories_from_text(text: str) -> list[int]:
+    """"3" -> [3]; "3,7" -> [3, 7]; "0-9" -> [0, ..., 9]: the digits `generate --digits` asks for."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                first, last = (int(p) for p in part.split("-", 1))
+                out += list(range(first, last + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise ConfigError(f"--digits {text!r}: expected digits like 7, 3,7 or 0-9") from None
+    if not out:
+        raise ConfigError(f"--digits {text!r}: expected digits like 7, 3,7 or 0-9")
+    return out
 
 
 def write_images(images: np.ndarray, path: str) -> str:

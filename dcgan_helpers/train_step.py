@@ -18,6 +18,7 @@ from .errors import DivergenceError
 from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
 from .models.clusters import discriminator_input, find_cluster_code
 from .noise import sample_noise
+from .pipeline import split_batch
 
 
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # the order replica_step returns them in
@@ -70,7 +71,10 @@ class GANTrainStep:
         self._compiled_vector = tf.function(lambda images: tf.stack(list(self._distributed_step(images).values())))
 
     # -- one replica's share of the global batch
-    def replica_step(self, images: tf.Tensor, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
+    def replica_step(self, batch, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One replica's update on its `batch`: images, or (images, labels) for a model
+        conditioned on labels."""
+        images, labels = split_batch(batch)
         noise = all_noise
         if self.strategy.num_replicas_in_sync > 1:  # this replica's slice of the global batch
             ctx = tf.distribute.get_replica_context()
@@ -82,7 +86,8 @@ class GANTrainStep:
         # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(noise, training=True)
-            real_output = self.discriminator(discriminator_input(self.cluster_code, images), training=True)
+            real_output = self.discriminator(discriminator_input(self.cluster_code, images, labels=labels),
+                                             training=True)
             fake_output = self.discriminator(discriminator_input(self.cluster_code, fake_images, noise),
                                              training=True)
             g_loss = tf.nn.compute_average_loss(

@@ -61,8 +61,11 @@ class TimedRun:
 def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator,
                    budget_seconds: float, eval_every_seconds: float, *, num_samples: int = 1000,
                    sample_seed: int = 1, stop_at_score: float | None = None,
-                   on_point: Callable[[QualityPoint], None] | None = None) -> TimedRun:
+                   on_point: Callable[[QualityPoint], None] | None = None,
+                   labels: np.ndarray | None = None) -> TimedRun:
     """Train `config` on uint8 `images` for `budget_seconds` of training, scoring at intervals.
+
+    `labels` (one per image) are needed by a model conditioned on labels (fast_conditional).
 
     The clock counts the setup and the train steps (data loading included; the one-time
     tracing of the step and the scoring excluded), so recipes are compared on the time
@@ -80,7 +83,8 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     # Setup (building the models, fitting a cluster-conditioned model's clusters) counts as training.
     started = time.perf_counter()
     step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size),
-                            cluster_images=lambda: cluster_sample(images, None, cfg.image_shape))
+                            cluster_images=lambda: cluster_sample(images, None, cfg.image_shape),
+                            labels=labels)
     setup_seconds = time.perf_counter() - started
     result = TimedRun(cfg, sampler=step.sampler)
 
@@ -99,7 +103,8 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     clock, next_eval, epoch = setup_seconds, eval_every_seconds, 0
     while True:
         epoch += 1
-        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch)
+        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch,
+                               labels=labels if spec.needs_labels else None)
         if epoch == 1:
             step.trace(dataset.element_spec)
         batches = iter(dataset)

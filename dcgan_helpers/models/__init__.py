@@ -64,7 +64,7 @@ MODELS["fast_conditional"] = dataclasses.replace(
     MODELS["fast"], name="fast_conditional",
     source="this project's CPU recipe conditioned on the true labels (class-conditional)",
     build_generator=fast.build_conditional_generator,
-    build_discriminator=fast.build_conditional_discriminator)
+    build_discriminator=fast.build_conditional_discriminator, needs_labels=True)
 
 
 def model_names() -> list[str]:

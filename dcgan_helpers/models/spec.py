@@ -16,6 +16,8 @@ class ModelSpec:
     sigmoid (False); `noise` is the latent distribution ("normal" or "uniform" in [-1, 1]).
     `lr_decay_epochs` are the epochs at which the learning rate drops tenfold (seed 003).
     `ema_decay` > 0 samples from a moving average of the generator's weights.
+    `needs_labels`: the model is conditioned on the data's labels (a class-conditional GAN),
+    so training reads (images, labels) batches.
     """
 
     name: str
@@ -34,6 +36,7 @@ class ModelSpec:
     checkpoint_every: int = 15
     lr_decay_epochs: tuple[int, ...] = field(default_factory=tuple)
     ema_decay: float = 0.0
+    needs_labels: bool = False
 
     def build(self, image_shape: tuple[int, int, int] | None = None,
               latent_dim: int | None = None) -> tuple[keras.Model, keras.Model]:
