@@ -51,3 +51,32 @@ def test_rejects_a_budget_that_is_not_positive(setting):
     images, evaluator = setting
     with pytest.raises(ValueError, match="positive"):
         train_for_time(TrainConfig(model="fast"), images, evaluator, 0, 1)
+
+
+def test_trains_a_spec_that_is_not_in_the_registry(setting):
+    import dataclasses
+
+    from dcgan_helpers.models import fast, get_spec
+
+    images, evaluator = setting
+    plain = dataclasses.replace(
+        get_spec("fast_unconditional"), name="plain_narrow", ema_decay=0.0,
+        build_discriminator=lambda shape: fast.build_discriminator(shape, num_clusters=0, minibatch_std=False))
+    run = train_for_time(TrainConfig(model="fast_unconditional", batch_size=16, seed=3), images, evaluator,
+                         budget_seconds=0.5, eval_every_seconds=0.5, num_samples=16, spec=plain)
+    assert run.points and run.samples.shape == (16, 28, 28, 1)
+    assert run.sampler is run.generator  # no moving average without an ema_decay
+    layer_types = {type(layer).__name__ for layer in run.sampler.layers}
+    assert "ClusterCode" not in layer_types
+    default = train_for_time(TrainConfig(model="fast_unconditional", batch_size=16, seed=3), images, evaluator,
+                             budget_seconds=0.5, eval_every_seconds=0.5, num_samples=16)
+    assert default.sampler is not default.generator  # the registry's recipe keeps an average
+
+
+def test_the_discriminator_without_minibatch_std_has_one_feature_map_fewer():
+    from dcgan_helpers.models import fast
+
+    with_std = fast.build_discriminator(num_clusters=0)
+    without = fast.build_discriminator(num_clusters=0, minibatch_std=False)
+    assert with_std.count_params() - without.count_params() == 7 * 7  # one 7x7 map into the logit
+    assert not any(isinstance(layer, fast.MinibatchStdDev) for layer in without.layers)

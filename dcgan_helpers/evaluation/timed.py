@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from ..config import TrainConfig
-from ..models import get_spec
+from ..models import ModelSpec, get_spec
 from ..pipeline import make_dataset
 from ..sampling import generate
 from .metrics import Evaluator
@@ -38,13 +38,18 @@ class QualityPoint:
 
 @dataclass
 class TimedRun:
-    """A recipe's curve of quality against time, its last samples and its generator."""
+    """A recipe's curve of quality against time, its last samples and its generator.
+
+    `sampler` is what the samples come from (the moving average when the recipe keeps
+    one); `generator` is the trained generator itself (the same model without an average).
+    """
 
     config: TrainConfig
     points: list[QualityPoint] = field(default_factory=list)
     samples: np.ndarray | None = None
     sampler: keras.Model | None = None
     diverged_at: float | None = None
+    generator: keras.Model | None = None
 
     def first_reaching(self, score: float) -> QualityPoint | None:
         """The first point whose classifier score is at least `score`, else None."""
@@ -62,10 +67,14 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                    budget_seconds: float, eval_every_seconds: float, *, num_samples: int = 1000,
                    sample_seed: int = 1, stop_at_score: float | None = None,
                    on_point: Callable[[QualityPoint], None] | None = None,
-                   labels: np.ndarray | None = None) -> TimedRun:
+                   labels: np.ndarray | None = None, spec: ModelSpec | None = None) -> TimedRun:
     """Train `config` on uint8 `images` for `budget_seconds` of training, scoring at intervals.
 
     `labels` (one per image) are needed by a model conditioned on labels (fast_conditional).
+    `spec` trains an architecture that is not in the MODELS registry (a variant built with
+    `dataclasses.replace`, as notebook 08 does for each stage of the fast recipe); by default
+    it is `get_spec(config.model)`. The config's unset settings (batch size, learning rates)
+    still come from `config.model`'s spec, so give the variant the same recipe or set them.
 
     The clock counts the setup and the train steps (data loading included; the one-time
     tracing of the step and the scoring excluded), so recipes are compared on the time
@@ -78,7 +87,7 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     from ..run import build_train_step, cluster_sample  # run imports evaluation lazily; avoid a cycle
 
     cfg = config.resolved()
-    spec = get_spec(cfg.model)
+    spec = spec if spec is not None else get_spec(cfg.model)
     keras.utils.set_random_seed(cfg.seed)
     # Setup (building the models, fitting a cluster-conditioned model's clusters) counts as training.
     started = time.perf_counter()
@@ -86,7 +95,7 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                             cluster_images=lambda: cluster_sample(images, None, cfg.image_shape),
                             labels=labels)
     setup_seconds = time.perf_counter() - started
-    result = TimedRun(cfg, sampler=step.sampler)
+    result = TimedRun(cfg, sampler=step.sampler, generator=step.generator)
 
     def score(clock: float) -> QualityPoint:
         samples = generate(step.sampler, num_samples, spec.noise, seed=sample_seed)

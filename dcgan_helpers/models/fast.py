@@ -81,17 +81,20 @@ def build_generator(latent_dim: int = 100, channels: int = 1, width: int = 64,
 
 
 def build_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1), width: int = 64,
-                        num_clusters: int = NUM_CLUSTERS) -> keras.Model:
+                        num_clusters: int = NUM_CLUSTERS, minibatch_std: bool = True) -> keras.Model:
     """[image, one-hot cluster] -> logit: a small DCGAN discriminator with a projection term.
 
     `num_clusters=0` builds the unconditional discriminator: image -> logit.
+    `minibatch_std=False` leaves out the minibatch standard-deviation feature (one input
+    fewer to the last layer): the plain narrow network of notebook 08's second stage.
     """
     image = keras.Input(image_shape, name="image")
     h = layers.Conv2D(width // 2, 4, strides=2, padding="same")(image)
     h = layers.LeakyReLU(negative_slope=0.2)(h)
     h = layers.Conv2D(width, 4, strides=2, padding="same")(h)
     h = layers.LeakyReLU(negative_slope=0.2)(h)
-    h = MinibatchStdDev()(h)
+    if minibatch_std:
+        h = MinibatchStdDev()(h)
     h = layers.Flatten()(h)
     logit = layers.Dense(1)(h)
     if not num_clusters:
