@@ -36,8 +36,12 @@ from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
 
 
-def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, beta1: float):
-    """The tutorial's code shape: float dataset, noise inside a @tf.function step, Keras BCE."""
+def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, beta1: float,
+                   labels: np.ndarray | None = None):
+    """The tutorial's code shape: float dataset, noise inside a @tf.function step, Keras BCE.
+
+    With `labels` (fast_conditional) the dataset yields (images, labels) and D sees the labels.
+    """
     generator, discriminator = spec.build()
     bce = keras.losses.BinaryCrossentropy(from_logits=spec.from_logits)
     g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
@@ -46,11 +50,11 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
     code = find_cluster_code(generator)  # the fast model's D also takes each image's cluster
 
     @tf.function
-    def train_step(images):
+    def train_step(images, image_labels=None):
         noise = tf.random.normal([batch_size, latent])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = generator(noise, training=True)
-            real_output = discriminator(discriminator_input(code, images), training=True)
+            real_output = discriminator(discriminator_input(code, images, labels=image_labels), training=True)
             fake_output = discriminator(discriminator_input(code, generated, noise), training=True)
             gen_loss = bce(tf.ones_like(fake_output), fake_output)
             disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
@@ -59,12 +63,13 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
         g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
         d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
 
-    dataset = (tf.data.Dataset.from_tensor_slices(images_float)
+    data = images_float if labels is None else (images_float, labels)
+    dataset = (tf.data.Dataset.from_tensor_slices(data)
                .shuffle(len(images_float)).batch(batch_size, drop_remainder=True))
 
     def run(steps: int) -> None:
         for batch in dataset.repeat().take(steps):
-            train_step(batch)
+            train_step(*batch) if labels is not None else train_step(batch)
     return run
 
 
@@ -78,12 +83,13 @@ def trainer_parts(spec, lr: float, beta1: float):
     return generator, discriminator, g_opt, d_opt
 
 
-def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float):
+def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float,
+             labels: np.ndarray | None = None):
     """What dcgan_helpers.run.train does per step."""
     generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1)
     step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=spec.latent_dim,
                         global_batch_size=batch_size, noise=spec.noise, from_logits=spec.from_logits)
-    dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0)
+    dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0, labels=labels)
 
     def run(steps: int) -> None:
         for batch in dataset.repeat().take(steps):
@@ -94,13 +100,13 @@ def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: 
 
 
 def fit_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float,
-             steps_per_execution: int = 1):
+             steps_per_execution: int = 1, labels: np.ndarray | None = None):
     """keras_gan.GAN.fit() on the same pipeline and models: one fit() call per timed block."""
     generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1)
     gan = GAN(generator, discriminator, batch_size=batch_size, latent_dim=spec.latent_dim,
               noise=spec.noise, from_logits=spec.from_logits)
     gan.compile(g_optimizer=g_opt, d_optimizer=d_opt, steps_per_execution=steps_per_execution)
-    dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0).repeat()
+    dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0, labels=labels).repeat()
 
     def run(steps: int) -> None:
         gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
@@ -125,10 +131,10 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.data_dir:
-        images, _ = load_images("mnist", data_dir=args.data_dir, limit=4096)
+        images, all_labels = load_images("mnist", data_dir=args.data_dir, limit=4096)
         source = f"MNIST ({display_path(args.data_dir)})"
     else:
-        images, _ = load_images("digits")
+        images, all_labels = load_images("digits")
         source = "digits"
     print(f"data: {len(images)} images from {source}; {os.cpu_count()} CPU cores; TF {tf.__version__}")
     print(f"{'model':<20}{'batch':>6}{'reference img/s':>17}{'ours img/s':>12}{'fit img/s':>11}"
@@ -146,12 +152,13 @@ def main() -> None:
         # Blocks long enough (about a second or more) that starting a data iterator is noise.
         steps = args.steps or {"paper64": 1, "paper64_quarter": 2, "tutorial": 2, "vanilla": 100}.get(name, 20)
         fused = max(1, min(args.steps_per_execution, steps))
+        labels = all_labels if spec.needs_labels else None  # fast_conditional reads them
         keras.utils.set_random_seed(0)
         loops = {
-            "reference": reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1),
-            "ours": our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1),
-            "fit": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1),
-            "fit+N": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, fused),
+            "reference": reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1, labels),
+            "ours": our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, labels),
+            "fit": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, labels=labels),
+            "fit+N": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, fused, labels=labels),
         }
         for run in loops.values():
             run(fused)  # trace and warm up every loop before timing
