@@ -378,6 +378,9 @@ class _EpochLoop:
         stopped_early = False
         first_epoch = int(self.epoch_var.numpy()) + 1
         resumed_within = int(self.epoch_step.numpy())  # steps of first_epoch trained before (interrupted)
+        # The first step of a process also traces and sets up the compiled graph (seconds):
+        # it is left off the clock, so --max-minutes and log.csv count training updates.
+        first_step = True
         for epoch in range(first_epoch, cfg.epochs + 1):
             skip = resumed_within if epoch == first_epoch else 0
             ds = self.data.dataset_fn(epoch)
@@ -389,8 +392,13 @@ class _EpochLoop:
             done = skip
             bar = _progress_bar(self.progress, epoch, cfg.epochs, spe, cfg.batch_size, skip)
             t0 = time.perf_counter()
+            off_clock = 0.0
             for batch in ds:
+                if first_step:
+                    started = time.perf_counter()
                 metrics = self.step.run(batch)
+                if first_step:
+                    off_clock, first_step = time.perf_counter() - started, False
                 self._check_finite(metrics, epoch)
                 totals.add(metrics)
                 done += 1
@@ -398,14 +406,14 @@ class _EpochLoop:
                     bar.update(cfg.batch_size)
                     bar.set_postfix(d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}",
                                     refresh=False)
-                if seconds + time.perf_counter() - t0 - budget_start >= budget:
+                if seconds + time.perf_counter() - t0 - off_clock - budget_start >= budget:
                     stopped_early = True
                     break
                 if self.stop.requested:
                     break
             if bar is not None:
                 bar.close()
-            seconds += time.perf_counter() - t0
+            seconds += time.perf_counter() - t0 - off_clock
             partial = self.stop.requested and done < spe and not stopped_early
             self.epoch_var.assign(epoch - 1 if partial else epoch)
             self.epoch_step.assign(done if partial else 0)
@@ -420,7 +428,8 @@ class _EpochLoop:
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopped_early:
                 self.ckpt.save()
             if stopped_early:
-                log.info("stopped after %.1f minutes of training (--max-minutes)", (seconds - budget_start) / 60)
+                log.info("stopped after %.2f minutes of training (--max-minutes %g)",
+                         (seconds - budget_start) / 60, cfg.max_minutes)
                 break
         self._finish()
         return RunResult(self.run.run_dir, int(self.epoch_var.numpy()), self.steps_done, self.rows,
