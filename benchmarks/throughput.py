@@ -23,9 +23,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
+
+tf = import_tensorflow()  # without its C++ start-up lines
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from dcgan_helpers.datasets import load_images  # noqa: E402
 from dcgan_helpers.keras_gan import GAN  # noqa: E402

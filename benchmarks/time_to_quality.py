@@ -23,7 +23,9 @@ from dataclasses import asdict
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
+from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
+
+tf = import_tensorflow()  # without its C++ start-up lines
 
 from dcgan_helpers.config import TrainConfig  # noqa: E402
 from dcgan_helpers.evaluation.classifier import load_provenance  # noqa: E402
