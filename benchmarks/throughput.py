@@ -21,9 +21,7 @@ import math
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
+from dcgan_helpers.quiet import import_tensorflow
 
 tf = import_tensorflow()  # without its C++ start-up lines
 import keras  # noqa: E402

@@ -118,7 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ info and the no-GPU notice
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("absl").setLevel(logging.WARNING)
     import_tensorflow()  # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them)

@@ -133,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dcgan_helpers")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["evaluate", *(sys.argv[1:] if argv is None else argv)])
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import logging
 
     from ..errors import UserError

@@ -75,7 +75,6 @@ def _portable_argv(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from ..errors import UserError
 
@@ -87,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..quiet import import_tensorflow
+
+    tf = import_tensorflow()  # without its C++ start-up lines
     import keras
-    import tensorflow as tf
 
     from ..atomic import atomic_path, write_text
     from ..errors import ConfigError
