@@ -174,8 +174,9 @@ def _train(args: argparse.Namespace) -> int:
     data = _celeba_data(args, config) if args.dataset == "celeba" else {}
     callbacks = []
     if args.eval_every:
-        from .evaluation.callback import EvaluationCallback
+        from .evaluation.callback import EvaluationCallback, check_run
 
+        check_run(args.dataset)  # before any training, not at the first evaluation
         callbacks.append(EvaluationCallback(every=args.eval_every, data_dir=args.data_dir))
     result = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
                    progress=not args.no_progress, strategy=make_strategy(args.strategy),

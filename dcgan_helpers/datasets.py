@@ -54,6 +54,7 @@ class LoadedData:
     labels: np.ndarray
     files: list[DataFile] = field(default_factory=list)
     source: str = ""  # where from, for the log line ("../data/mnist", "Keras' download")
+    folder: str | None = None  # the folder read (None: Keras' download, scikit-learn)
 
 
 class WrongDataset(DataError):
@@ -87,12 +88,13 @@ def read_idx_folder(folder: str, split: str = "train", dataset: str | None = Non
                 log.warning("%s: %s has no %s split; using the %s split (%s) instead",
                             dataset or "data", display_path(folder), split,
                             "test" if prefix == "t10k" else "train", os.path.basename(images))
-            return LoadedData(x, y, files, display_path(folder))
+            return LoadedData(x, y, files, display_path(folder), folder)
     for npz_name in ("mnist.npz", "fashion_mnist.npz", "data.npz"):
         npz = os.path.join(folder, npz_name)
         if os.path.isfile(npz):
             loaded = _load_npz(npz, split)
             _check_identity(loaded.files, dataset, folder)
+            loaded.folder = folder
             return loaded
     raise DataError(
         f"no IDX files in {folder}: expected train-images-idx3-ubyte[.gz] and "
@@ -254,7 +256,7 @@ def load_dataset(name: str, data_dir: str | None = None, limit: int | None = Non
     official = sorted({f.official for f in loaded.files if f.dataset == name})
     log.info("loaded %d %s images of shape %s from %s%s", len(images), name, images.shape[1:],
              loaded.source, f" (official files: {', '.join(official)})" if official else "")
-    return LoadedData(images, labels, loaded.files, loaded.source)
+    return LoadedData(images, labels, loaded.files, loaded.source, loaded.folder)
 
 
 def load_images(name: str, data_dir: str | None = None, limit: int | None = None,

@@ -1,4 +1,5 @@
-"""Shared fixtures: quiet TensorFlow, the real MNIST test split from ../shared, IDX file writers."""
+"""Shared fixtures: quiet TensorFlow, the real MNIST test split from ../shared, real
+Fashion-MNIST (Debian's copy or a download), IDX file writers."""
 
 import gzip
 import os
@@ -11,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
+DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +35,32 @@ def mnist_dir() -> str:
         except Exception as e:  # no network
             pytest.fail(f"real MNIST IDX files are needed: set DCGAN_DATA_DIR, provide "
                         f"{SHARED_MNIST}, or allow the download of MNIST ({e})")
+        os.makedirs(cache, exist_ok=True)
+        write_idx(os.path.join(cache, "t10k-images-idx3-ubyte.gz"), x, gz=True)
+        write_idx(os.path.join(cache, "t10k-labels-idx1-ubyte.gz"), y, gz=True)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> str:
+    """A folder of real Fashion-MNIST IDX files (the 10,000-image test split at least).
+
+    Debian's `dataset-fashion-mnist` (all four files; .ci/run installs it), else
+    $DCGAN_DATA_DIR/fashion_mnist, else the test split downloaded once with Keras.
+    """
+    env = os.environ.get("DCGAN_DATA_DIR")
+    for folder in [DEBIAN_FASHION] + ([os.path.join(env, "fashion_mnist")] if env else []):
+        if os.path.isdir(folder):
+            return folder
+    cache = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_helpers", "fashion-test-idx")
+    if not os.path.isfile(os.path.join(cache, "t10k-labels-idx1-ubyte.gz")):
+        import keras
+
+        try:
+            _, (x, y) = keras.datasets.fashion_mnist.load_data()
+        except Exception as e:  # no network
+            pytest.fail(f"real Fashion-MNIST is needed: apt-get install dataset-fashion-mnist, "
+                        f"or allow its download ({e})")
         os.makedirs(cache, exist_ok=True)
         write_idx(os.path.join(cache, "t10k-images-idx3-ubyte.gz"), x, gz=True)
         write_idx(os.path.join(cache, "t10k-labels-idx1-ubyte.gz"), y, gz=True)

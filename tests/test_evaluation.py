@@ -52,7 +52,7 @@ def _to_unit(images: np.ndarray) -> np.ndarray:
 def test_shipped_weights_reach_the_recorded_heldout_accuracy(mnist_folder):
     from dcgan_helpers.evaluation.classifier import (PROVENANCE_FILE, WEIGHTS_FILE, accuracy,
                                                      load_classifier, load_provenance)
-    from dcgan_helpers.evaluation.data import Slice, load_mnist_splits
+    from dcgan_helpers.evaluation.data import Slice, load_splits
 
     record = load_provenance()
     assert os.path.getsize(WEIGHTS_FILE) < 2_000_000
@@ -61,7 +61,7 @@ def test_shipped_weights_reach_the_recorded_heldout_accuracy(mnist_folder):
     for key in ("heldout_accuracy", "epochs", "seed", "versions", "date", "command"):
         assert key in record, f"{PROVENANCE_FILE} lacks {key}"
     heldout = Slice.from_dict(record["data"]["heldout"])
-    images, labels = heldout.take(*load_mnist_splits(mnist_folder)[heldout.split])
+    images, labels = heldout.take(*load_splits(mnist_folder)[heldout.split])
     assert hashlib.sha256(images.tobytes()).hexdigest() == record["data"]["heldout"]["images_sha256"]
     acc = accuracy(load_classifier(), images, labels)
     assert acc >= 0.985
@@ -94,11 +94,11 @@ def _fake_mnist(folder, splits: dict) -> str:
 
 
 def test_splits_for_a_full_and_a_test_only_folder(tmp_path):
-    from dcgan_helpers.evaluation.data import Slice, classifier_slices, load_evaluation_data, load_mnist_splits
+    from dcgan_helpers.evaluation.data import Slice, classifier_slices, load_evaluation_data, load_splits
 
-    full = load_mnist_splits(_fake_mnist(tmp_path / "full", {"train": 60, "t10k": 20}))
+    full = load_splits(_fake_mnist(tmp_path / "full", {"train": 60, "t10k": 20}))
     assert classifier_slices(full) == (Slice("train", 0, 60), Slice("test", 0, 20))
-    test_only = load_mnist_splits(_fake_mnist(tmp_path / "test", {"t10k": 50}))
+    test_only = load_splits(_fake_mnist(tmp_path / "test", {"t10k": 50}))
     assert set(test_only) == {"test"}
     assert classifier_slices(test_only) == (Slice("test", 0, 40), Slice("test", 40, 50))
     data = load_evaluation_data(str(tmp_path / "full"), heldout=Slice("test", 10, 20))
@@ -201,7 +201,8 @@ def test_command_writes_the_figures_and_the_reference(tmp_path, data, mnist_fold
     assert command.run(args) == 0
     result = json.loads(out.read_text())
     keys = {"classifier_score", "frechet_distance", "class_shares", "nn_distance", "num_images"}
-    assert set(result) == keys | {"reference"} and set(result["reference"]) == keys
+    assert set(result) == keys | {"reference", "dataset"} and set(result["reference"]) == keys
+    assert result["dataset"] == "mnist"
     assert result["num_images"] == 300 and len(result["class_shares"]) == 10
     assert result["classifier_score"] > 8.5
     printed = capsys.readouterr().out

@@ -24,13 +24,27 @@ log = logging.getLogger(__name__)
 COLUMNS = ("classifier_score", "frechet_distance", "nn_distance")
 
 
+def check_run(dataset: str) -> str:
+    """The dataset whose classifier judges a run on `dataset`; a one-line ConfigError when
+    no shipped classifier does."""
+    from .classifier import CLASS_NAMES, judge_for
+
+    judge = judge_for(dataset)
+    if judge is None:
+        raise ConfigError(f"--eval-every: no classifier judges {dataset!r} images (the project's "
+                          f"classifiers know {' and '.join(CLASS_NAMES)}); train without "
+                          f"--eval-every and look at the sample grids instead")
+    return judge
+
+
 class EvaluationCallback:
     """Adds classifier_score, frechet_distance and nn_distance columns every `every` epochs.
 
-    The nearest-neighbour distance is measured against the run's own training images
-    (`run.train_images`, or MNIST's when the run streams its data); the reference digits
-    are the classifier's held-out MNIST images, read from `data_dir` (default:
-    $DCGAN_DATA_DIR, else the run's --data-dir).
+    The samples are judged by the classifier of the run's dataset (MNIST or Fashion-MNIST;
+    `check_run` refuses others before training starts). The nearest-neighbour distance is
+    measured against the run's own training images (`run.train_images`, or the dataset's
+    when the run streams its data); the reference images are the classifier's held-out
+    ones, read from `data_dir` (default: $DCGAN_DATA_DIR, else the run's --data-dir).
     """
 
     def __init__(self, every: int, num: int = 1000, data_dir: str | None = None,
@@ -57,16 +71,17 @@ class EvaluationCallback:
         from .data import load_evaluation_data
         from .metrics import Evaluator
 
-        if run.config.dataset != "mnist":
-            log.warning("evaluation judges samples as MNIST digits, but this run trains on %s",
-                        run.config.dataset)
+        dataset = check_run(run.config.dataset)
+        if dataset != run.config.dataset:
+            log.info("%s images are judged as %s images", run.config.dataset, dataset)
         data_dir = self.data_dir
-        if data_dir is None and not os.environ.get(DATA_DIR_ENV) and run.config.dataset == "mnist":
+        if data_dir is None and not os.environ.get(DATA_DIR_ENV) and dataset == run.config.dataset:
             data_dir = run.config.data_dir
-        data = load_evaluation_data(data_dir)
-        # A run streaming its data (dataset_fn) has no array: use MNIST's training images.
-        train = data.train if run.train_images is None else run.train_images
-        self._evaluator = Evaluator(data.reference, train)
+        data = load_evaluation_data(data_dir, dataset=dataset)
+        # A run streaming its data (dataset_fn) has no array: use the dataset's training images.
+        if run.train_images is not None:
+            data.train = run.train_images
+        self._evaluator = Evaluator.for_data(data)
         self._train_id = id(run.train_images)
         return self._evaluator
 

@@ -1,11 +1,13 @@
-"""The project's own MNIST classifier: the judge that the GAN metrics look through.
+"""The project's own classifiers: the judges that the GAN metrics look through.
 
-A GAN's samples are scored by what a good digit classifier makes of them (is each one
-clearly some digit? are all ten digits there?) and by how its internal features compare
-with those of real digits. Inception plays that role for ImageNet; for MNIST, TF-GAN uses a
-small CNN. This is ours: small enough to ship with the package (well under 1 MB), trained
-by `python -m dcgan_helpers.evaluation.train_classifier`, with the images it was trained on
-and held out recorded beside the weights (`weights/mnist_classifier.json`).
+A GAN's samples are scored by what a good classifier of the real images makes of them (is
+each one clearly some digit, or some garment? are all ten classes there?) and by how its
+internal features compare with those of real images. Inception plays that role for
+ImageNet; for MNIST, TF-GAN uses a small CNN. These are ours, one per dataset of 28x28
+grayscale images that has ten classes (MNIST, Fashion-MNIST), the same small CNN each:
+small enough to ship with the package (about 1 MB), trained by
+`python -m dcgan_helpers.evaluation.train_classifier --dataset NAME`, with the images it was
+trained on and held out recorded beside the weights (`weights/NAME_classifier.json`).
 """
 
 from __future__ import annotations
@@ -25,14 +27,55 @@ from ..errors import DataError
 log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
-WEIGHTS_FILE = os.path.join(WEIGHTS_DIR, "mnist_classifier.weights.h5")
-PROVENANCE_FILE = os.path.join(WEIGHTS_DIR, "mnist_classifier.json")
 FEATURES_LAYER = "features"  # the penultimate layer, whose activations the Fréchet distance compares
 NUM_CLASSES = 10
-RECREATE = "python -m dcgan_helpers.evaluation.train_classifier --data-dir DIR"
+# The datasets a classifier ships for, and what their ten classes are called.
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "fashion_mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                      "sneaker", "bag", "ankle boot"),
+}
+WEIGHTS_FILE = os.path.join(WEIGHTS_DIR, "mnist_classifier.weights.h5")  # MNIST's, the default
+PROVENANCE_FILE = os.path.join(WEIGHTS_DIR, "mnist_classifier.json")
 
 
-def build_classifier() -> keras.Model:
+# Datasets without a classifier of their own that another one judges fairly: scikit-learn's
+# digits are handwritten digits laid out like MNIST's (20x20 in a 28x28 frame).
+JUDGED_AS = {"digits": "mnist"}
+
+
+def has_classifier(dataset: str) -> bool:
+    """Whether the package ships a classifier that can judge images of `dataset`."""
+    return dataset in CLASS_NAMES
+
+
+def judge_for(dataset: str) -> str | None:
+    """The dataset whose classifier judges images of `dataset` (itself, or e.g. MNIST for
+    digits), or None when none fits (a folder of your own images, CelebA)."""
+    return dataset if has_classifier(dataset) else JUDGED_AS.get(dataset)
+
+
+def classifier_files(dataset: str = "mnist") -> tuple[str, str]:
+    """(weights, provenance) paths of the shipped classifier for `dataset`."""
+    check_dataset(dataset)
+    return (os.path.join(WEIGHTS_DIR, f"{dataset}_classifier.weights.h5"),
+            os.path.join(WEIGHTS_DIR, f"{dataset}_classifier.json"))
+
+
+def check_dataset(dataset: str) -> None:
+    """Raise a one-line DataError when no shipped classifier judges `dataset`."""
+    if not has_classifier(dataset):
+        raise DataError(f"no classifier judges {dataset!r} images: the project's classifiers know "
+                        f"{' and '.join(CLASS_NAMES)} (28x28 grayscale, ten classes); the scores "
+                        f"would not mean anything for other images")
+
+
+def recreate_command(dataset: str = "mnist") -> str:
+    """The command that re-creates the classifier of `dataset`."""
+    return f"python -m dcgan_helpers.evaluation.train_classifier --dataset {dataset} --data-dir DIR"
+
+
+def build_classifier(name: str = "mnist_classifier") -> keras.Model:
     """A small CNN: 28x28x1 in [-1, 1] -> class probabilities, with a 128-unit "features" layer.
 
     Three 3x3 conv blocks (32, 64, 128 channels, each halving the size: 28 -> 14 -> 7 -> 3),
@@ -51,7 +94,7 @@ def build_classifier() -> keras.Model:
     x = keras.layers.Dropout(0.3, name="dropout2")(features)
     logits = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
     probs = keras.layers.Softmax(name="probs")(logits)
-    return keras.Model(inputs, probs, name="mnist_classifier")
+    return keras.Model(inputs, probs, name=name)
 
 
 def _augmenter(seed: int) -> keras.Sequential:
@@ -136,31 +179,36 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 500
     return (np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64))
 
 
-def load_provenance(path: str = PROVENANCE_FILE) -> dict[str, Any]:
-    """The record of how the shipped weights were made: data split, accuracy, versions, command."""
+def load_provenance(path: str | None = None, dataset: str = "mnist") -> dict[str, Any]:
+    """The record of how the shipped weights of `dataset`'s classifier (or those described at
+    `path`) were made: data split, accuracy, versions, command."""
+    path = path or classifier_files(dataset)[1]
     if not os.path.isfile(path):
-        raise DataError(f"classifier provenance file not found: {path}; re-create it with {RECREATE}")
+        raise DataError(f"classifier provenance file not found: {path}; re-create it with "
+                        f"{recreate_command(dataset)}")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
 
-def load_classifier(path: str | None = None) -> keras.Model:
-    """The classifier with the weights shipped in dcgan_helpers/weights (or those at `path`).
+def load_classifier(path: str | None = None, dataset: str = "mnist") -> keras.Model:
+    """The classifier of `dataset` with the weights shipped in dcgan_helpers/weights (or
+    those at `path`).
 
     Loaded once per path and cached: every metric and callback shares the same model.
     """
-    return _load_cached(os.path.abspath(path or WEIGHTS_FILE))
+    return _load_cached(os.path.abspath(path or classifier_files(dataset)[0]), dataset)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(path: str) -> keras.Model:
+def _load_cached(path: str, dataset: str) -> keras.Model:
+    again = recreate_command(dataset)
     if not os.path.isfile(path):
-        raise DataError(f"classifier weights not found: {path}; re-create them with {RECREATE}")
-    model = build_classifier()
+        raise DataError(f"classifier weights not found: {path}; re-create them with {again}")
+    model = build_classifier(f"{dataset}_classifier")
     try:
         model.load_weights(path)
     except Exception as e:  # h5py and Keras raise several types for a bad file
         raise DataError(f"{path}: not readable as weights for build_classifier() "
-                        f"({type(e).__name__}: {e}); re-create them with {RECREATE}") from e
+                        f"({type(e).__name__}: {e}); re-create them with {again}") from e
     log.debug("loaded classifier weights from %s", path)
     return model

@@ -1,14 +1,18 @@
-"""`python -m dcgan_helpers evaluate`: score a generator's digits next to real MNIST digits.
+"""`python -m dcgan_helpers evaluate`: score a generator's images next to real ones.
 
     python -m dcgan_helpers evaluate --run runs/mnist [--num 1000] [--json scores.json]
+    python -m dcgan_helpers evaluate --run runs/fashion        # judged as Fashion-MNIST
     python -m dcgan_helpers evaluate --generator generator.keras --data-dir DIR
-    python -m dcgan_helpers evaluate --images samples.npy
+    python -m dcgan_helpers evaluate --images samples.npy --dataset fashion_mnist
 
-The real digits come from MNIST (--data-dir, else $DCGAN_DATA_DIR, else the run's own
---data-dir): the reference is the classifier's held-out slice (MNIST test images 8000..9999
-for the shipped weights), the nearest-neighbour distance looks in the split GANs train on
-(the train split, or test images 0..7999 when the folder holds only the test split).
-Only argparse is imported at the top, so adding this parser keeps `--help` instant.
+The images are judged by the classifier of the run's dataset (--dataset for a bare
+generator or .npy, default mnist); a dataset without one (a folder of your own images) is
+refused in one line. The real images come from --data-dir, else $DCGAN_DATA_DIR, else
+the run's own --data-dir: the reference is the classifier's held-out slice (MNIST test
+images 8000..9999, Fashion-MNIST's 10,000 test images), the nearest-neighbour distance
+looks in the split GANs train on (the train split, or MNIST test images 0..7999 when the
+folder holds only the test split). Only argparse is imported at the top, so adding this
+parser keeps `--help` instant.
 """
 
 from __future__ import annotations
@@ -31,15 +35,16 @@ def _positive_int(text: str) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `evaluate` subcommand to `subparsers` (from `parser.add_subparsers()`)."""
     e = subparsers.add_parser(
-        "evaluate", help="score generated digits against real MNIST digits",
-        description="Score a GAN's digits with the project's MNIST classifier: classifier score "
-                    "(max 10), Fréchet distance of classifier features (0 is best), share of each "
-                    "digit, and the distance to the nearest training image (near 0: copying), "
-                    "each printed beside the same figure for real held-out digits.",
-        epilog="Real digits come from MNIST in --data-dir: the reference is the classifier's "
-               "held-out slice (test images 8000..9999 for the shipped weights); the nearest "
-               "training image is searched in the train split, or in test images 0..7999 when "
-               "the folder holds only the test split (train such GANs with --limit 8000).")
+        "evaluate", help="score generated images against real MNIST or Fashion-MNIST images",
+        description="Score a GAN's images with the project's classifier of their dataset (MNIST "
+                    "or Fashion-MNIST): classifier score (max 10), Fréchet distance of classifier "
+                    "features (0 is best), share of each class, and the distance to the nearest "
+                    "training image (near 0: copying), each printed beside the same figure for "
+                    "real held-out images.",
+        epilog="Real images come from --data-dir: the reference is the classifier's held-out "
+               "slice (MNIST test images 8000..9999, Fashion-MNIST's test split); the nearest "
+               "training image is searched in the train split, or in MNIST test images 0..7999 "
+               "when the folder holds only the test split (train such GANs with --limit 8000).")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="run folder (uses generator.keras or the latest checkpoint)")
     src.add_argument("--generator", help="a generator saved as FILE.keras")
@@ -49,8 +54,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help=f"how many images to generate and score (default {DEFAULT_NUM}); "
                         f"with --images, the first N of the file")
     e.add_argument("--json", help="also write the figures to this JSON file")
-    e.add_argument("--data-dir", help="folder of MNIST IDX files (or mnist.npz) for the real digits; "
-                                      "default: $DCGAN_DATA_DIR, else the run's --data-dir")
+    e.add_argument("--dataset", help="judge the images as this dataset's (mnist, fashion_mnist); "
+                                     "default: the run's dataset, mnist for --generator/--images")
+    e.add_argument("--data-dir", help="folder of the dataset's IDX files (or .npz) for the real "
+                                      "images; default: $DCGAN_DATA_DIR, else the run's --data-dir")
     e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     e.add_argument("--noise", choices=["normal", "uniform"],
                    help="noise distribution (default: the run's; normal for a bare --generator)")
@@ -77,37 +84,31 @@ def _load_npy(path: str, num: int):
 
 
 def _samples(args: argparse.Namespace):
-    """The images to score, a phrase saying where they came from, and the run's data folder."""
+    """The images to score, where they came from, the run's data folder and dataset."""
     from ..sampling import generate, generator_from_run, load_generator
 
     if args.images:
         images = _load_npy(args.images, args.num)
-        return images, f"{args.images}", None
-    run_data_dir = None
+        return images, f"{args.images}", None, None
+    run_data_dir = run_dataset = None
     if args.run:
+        run_dataset, run_data_dir = _run_data(args.run)
         generator, noise = generator_from_run(args.run)
-        run_data_dir = _run_data_dir(args.run)
         source = args.run
     else:
         generator, noise = load_generator(args.generator), "normal"
         source = args.generator
     noise = args.noise or noise
     images = generate(generator, args.num, noise, args.seed)
-    return images, f"{source} ({noise} noise, seed {args.seed})", run_data_dir
+    return images, f"{source} ({noise} noise, seed {args.seed})", run_data_dir, run_dataset
 
 
-def _run_data_dir(run_dir: str) -> str | None:
-    """The MNIST folder a run trained from, if it trained on MNIST from a folder."""
-    import logging
-
+def _run_data(run_dir: str) -> tuple[str, str | None]:
+    """The dataset a run trained on and the folder it read it from (None: the default place)."""
     from ..config import TrainConfig
 
     cfg = TrainConfig.from_json_file(os.path.join(run_dir, "run.json"))
-    if cfg.dataset != "mnist":
-        logging.getLogger(__name__).warning(
-            "%s trained on %s; the scores judge its images as MNIST digits", run_dir, cfg.dataset)
-        return None
-    return cfg.data_dir
+    return cfg.dataset, cfg.data_dir
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,13 +116,24 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import write_text
     from ..datasets import DATA_DIR_ENV
     from ..errors import ConfigError
+    from .classifier import CLASS_NAMES, check_dataset, judge_for
     from .report import report_figures
 
     if args.json and os.path.isdir(args.json):
         raise ConfigError(f"--json {args.json} is a folder; give a file name ending in .json")
-    images, source, run_data_dir = _samples(args)
+    if args.dataset:
+        check_dataset(args.dataset)  # before any generator is loaded
+    images, source, run_data_dir, run_dataset = _samples(args)
+    dataset = args.dataset or (judge_for(run_dataset) if run_dataset else "mnist")
+    if dataset is None:
+        raise ConfigError(f"{args.run} trained on {run_dataset!r} images, which no classifier of the "
+                          f"project judges (it knows {' and '.join(CLASS_NAMES)}); look at its "
+                          f"sample grids, or pass --dataset mnist to score them as digits anyway")
+    if run_dataset and dataset != run_dataset:
+        print(f"{args.run} trained on {run_dataset}; its images are judged as {dataset} images")
+        run_data_dir = None  # the run's folder holds its own dataset, not the one judging it
     data_dir = args.data_dir or (None if os.environ.get(DATA_DIR_ENV) else run_data_dir)
-    result = report_figures(images, data_dir, source)
+    result = report_figures(images, data_dir, source, dataset=dataset)
     if args.json:
         write_text(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -24,6 +25,9 @@ import scipy.linalg
 
 from .classifier import load_classifier, predict
 from .images import flatten_pixels, prepare_images
+
+if TYPE_CHECKING:
+    from .data import EvaluationData
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +158,11 @@ class Evaluator:
         self.train = flatten_pixels(prepare_images(train_images, "training images"))
         self.ref_features, self.ref_probs = predict(self.classifier, self.reference)
         self.ref_stats = feature_stats(_at_least_two(self.ref_features))
+
+    @classmethod
+    def for_data(cls, data: "EvaluationData") -> "Evaluator":
+        """An Evaluator for `load_evaluation_data`'s images, judged by their dataset's classifier."""
+        return cls(data.reference, data.train, load_classifier(dataset=data.dataset))
 
     def evaluate(self, images: np.ndarray) -> dict:
         """The four figures for `images` (float (N, H, W, 1) in [-1, 1], any size)."""
