@@ -391,14 +391,19 @@ class _EpochLoop:
             totals = _EpochMeans.continuing(self.rows, self.steps_done, skip)
             done = skip
             bar = _progress_bar(self.progress, epoch, cfg.epochs, spe, cfg.batch_size, skip)
-            t0 = time.perf_counter()
-            off_clock = 0.0
-            for batch in ds:
-                if first_step:
-                    started = time.perf_counter()
+            batches = iter(ds)
+            while True:
+                # The clock sums the steps (fetching the batch and updating), nothing between
+                # them: --max-minutes and log.csv's seconds count training updates only.
+                started = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    break
                 metrics = self.step.run(batch)
-                if first_step:
-                    off_clock, first_step = time.perf_counter() - started, False
+                if first_step:  # tracing and graph set-up: off the clock
+                    first_step = False
+                else:
+                    seconds += time.perf_counter() - started
                 self._check_finite(metrics, epoch)
                 totals.add(metrics)
                 done += 1
@@ -406,14 +411,14 @@ class _EpochLoop:
                     bar.update(cfg.batch_size)
                     bar.set_postfix(d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}",
                                     refresh=False)
-                if seconds + time.perf_counter() - t0 - off_clock - budget_start >= budget:
+                if seconds - budget_start >= budget:
                     stopped_early = True
                     break
                 if self.stop.requested:
                     break
+            del batches  # release the epoch's input threads before the next epoch starts its own
             if bar is not None:
                 bar.close()
-            seconds += time.perf_counter() - t0 - off_clock
             partial = self.stop.requested and done < spe and not stopped_early
             self.epoch_var.assign(epoch - 1 if partial else epoch)
             self.epoch_step.assign(done if partial else 0)

@@ -134,3 +134,4 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                     return result
                 if stop_at_score is not None and point.classifier_score >= stop_at_score:
                     return result
+        del batches  # release the epoch's input threads before the next epoch starts its own

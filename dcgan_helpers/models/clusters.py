@@ -22,7 +22,6 @@ needs what they do not: labelled training images. Both are `CategoryCode`s, and
 from __future__ import annotations
 
 import math
-import warnings
 
 import keras
 import numpy as np
@@ -204,17 +203,53 @@ def fit_label_shares(code: LabelCode, labels: np.ndarray) -> None:
     code.frequencies.assign(np.bincount(labels, minlength=code.num_categories) / len(labels))
 
 
+def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding on the rows of `x` (N, D): centroids (k, D).
+
+    Written in NumPy (one matrix product per step) rather than calling scikit-learn, whose
+    import and fit cost a `train` command seconds before its first update; `iterations`
+    Lloyd steps at most (it stops early once no point changes cluster). k <= N.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    norms = np.einsum("ij,ij->i", x, x)
+
+    def sq_distances(centres: np.ndarray) -> np.ndarray:  # (N, len(centres)), never below 0
+        d = norms[:, None] - 2.0 * (x @ centres.T) + np.einsum("ij,ij->i", centres, centres)[None]
+        return np.maximum(d, 0.0)
+
+    centroids = np.empty((k, x.shape[1]), np.float32)
+    centroids[0] = x[rng.integers(n)]
+    closest = sq_distances(centroids[:1])[:, 0]
+    for j in range(1, k):  # k-means++: each new centre drawn with probability ~ squared distance
+        total = closest.sum()
+        pick = rng.choice(n, p=closest / total) if total > 0 else rng.integers(n)
+        centroids[j] = x[pick]
+        closest = np.minimum(closest, sq_distances(centroids[j:j + 1])[:, 0])
+    assignment = None
+    for _ in range(iterations):
+        new = np.argmin(sq_distances(centroids), axis=1)
+        if assignment is not None and np.array_equal(new, assignment):
+            break
+        assignment = new
+        counts = np.bincount(assignment, minlength=k)
+        one_hot = np.zeros((n, k), np.float32)
+        one_hot[np.arange(n), assignment] = 1.0
+        sums = one_hot.T @ x
+        filled = counts > 0  # an emptied cluster keeps its centre
+        centroids[filled] = sums[filled] / counts[filled, None]
+    return centroids
+
+
 def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> None:
     """Fit k-means to `images` (float in [-1, 1], N x H x W x C) and store it in `code`.
 
     The cluster shares are counted over the same images. Pass a sample of a large
-    dataset (run.cluster_sample: 10,000 images fit in seconds). With fewer images than
-    clusters, the spare clusters repeat the first centroid with a share of zero, so they
-    are never drawn.
+    dataset (run.cluster_sample: 10,000 images fit in well under a second). With fewer
+    images than clusters, the spare clusters repeat the first centroid with a share of
+    zero, so they are never drawn.
     """
-    from sklearn.cluster import KMeans
-    from sklearn.exceptions import ConvergenceWarning
-
     x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
     if x.shape[1] != code.image_size:
         raise ConfigError(f"cluster fitting expected images of {code.image_size} values, "
@@ -222,11 +257,9 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> Non
     if len(x) == 0:
         raise ConfigError("cannot fit clusters to an empty set of images")
     k = min(code.num_clusters, len(x))
-    with warnings.catch_warnings():
-        # Repeated images (a blank test set, say) give repeated centroids: harmless, as the
-        # first of equal centroids wins and the others get a share of zero.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        centroids = KMeans(k, n_init=1, random_state=seed).fit(x).cluster_centers_.astype(np.float32)
+    # Repeated images (a blank test set, say) give repeated centroids: harmless, as the
+    # first of equal centroids wins and the others get a share of zero.
+    centroids = kmeans(x, k, seed=seed)
     centroids = np.concatenate([centroids, np.repeat(centroids[:1], code.num_clusters - k, axis=0)])
     code.centroids.assign(centroids)
     nearest = np.argmax(code.codes_of_images(tf.constant(x)).numpy(), axis=1)
