@@ -74,10 +74,15 @@ def make_dataset(images: np.ndarray, batch_size: int, image_shape: tuple | None 
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if labels is None:
-        ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(prepare)
     else:
-        ds = ds.map(lambda x, y: (prepare(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+        ds = ds.map(lambda x, y: (prepare(x), y))
+    # A fixed prefetch instead of tf.data's autotuning: converting a batch costs microseconds, and
+    # the autotuner's background thread made releasing each epoch's iterator stall for
+    # seconds at a time on a 2-core CPU (wall-clock a user waits, outside any training).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)
 
 
 def split_batch(batch) -> tuple[tf.Tensor, tf.Tensor | None]:
