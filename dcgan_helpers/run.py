@@ -391,19 +391,13 @@ class _EpochLoop:
             totals = _EpochMeans.continuing(self.rows, self.steps_done, skip)
             done = skip
             bar = _progress_bar(self.progress, epoch, cfg.epochs, spe, cfg.batch_size, skip)
-            batches = iter(ds)
-            while True:
-                # The clock sums the steps (fetching the batch and updating), nothing between
-                # them: --max-minutes and log.csv's seconds count training updates only.
-                started = time.perf_counter()
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                metrics = self.step.run(batch)
+            # The clock sums the steps (fetching the batch and updating), nothing between
+            # them: --max-minutes and log.csv's seconds count training updates only.
+            for metrics, took in self.step.run_batches(ds):
                 if first_step:  # tracing and graph set-up: off the clock
                     first_step = False
                 else:
-                    seconds += time.perf_counter() - started
+                    seconds += took
                 self._check_finite(metrics, epoch)
                 totals.add(metrics)
                 done += 1
@@ -416,7 +410,6 @@ class _EpochLoop:
                     break
                 if self.stop.requested:
                     break
-            del batches  # release the epoch's input threads before the next epoch starts its own
             if bar is not None:
                 bar.close()
             partial = self.stop.requested and done < spe and not stopped_early

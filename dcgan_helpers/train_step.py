@@ -9,7 +9,8 @@ across replicas by a `tf.distribute` strategy makes the same update as one devic
 from __future__ import annotations
 
 import math
-from typing import Mapping
+import time
+from typing import Iterable, Iterator, Mapping
 
 import keras
 import tensorflow as tf
@@ -173,6 +174,22 @@ class GANTrainStep:
         """One update, with its metrics read back to Python in a single transfer."""
         values = self._compiled_vector(images).numpy()
         return dict(zip(METRICS, values.tolist()))
+
+    def run_batches(self, dataset: Iterable) -> Iterator[tuple[dict[str, float], float]]:
+        """One update per batch of `dataset`: yields (metrics, seconds of fetching the batch
+        and updating), the time the training clocks count. The dataset's iterator is released
+        when the loop ends or is left, before the caller builds the next epoch's."""
+        batches = iter(dataset)
+        try:
+            while True:
+                started = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                metrics = self.run(batch)
+                yield metrics, time.perf_counter() - started
+        finally:
+            del batches
 
 
 def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor:

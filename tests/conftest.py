@@ -26,19 +26,8 @@ def mnist_dir() -> str:
     for folder in ([env, os.path.join(REPO, env)] if env else []) + [SHARED_MNIST]:
         if folder and os.path.isdir(folder):
             return os.path.abspath(folder)
-    cache = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_helpers", "mnist-test-idx")
-    if not os.path.isfile(os.path.join(cache, "t10k-labels-idx1-ubyte.gz")):
-        import keras
-
-        try:
-            _, (x, y) = keras.datasets.mnist.load_data()
-        except Exception as e:  # no network
-            pytest.fail(f"real MNIST IDX files are needed: set DCGAN_DATA_DIR, provide "
-                        f"{SHARED_MNIST}, or allow the download of MNIST ({e})")
-        os.makedirs(cache, exist_ok=True)
-        write_idx(os.path.join(cache, "t10k-images-idx3-ubyte.gz"), x, gz=True)
-        write_idx(os.path.join(cache, "t10k-labels-idx1-ubyte.gz"), y, gz=True)
-    return cache
+    return _downloaded_test_split("mnist", f"set DCGAN_DATA_DIR, provide {SHARED_MNIST}, or "
+                                           f"allow the download of MNIST")
 
 
 @pytest.fixture(scope="session")
@@ -52,15 +41,21 @@ def fashion_dir() -> str:
     for folder in [DEBIAN_FASHION] + ([os.path.join(env, "fashion_mnist")] if env else []):
         if os.path.isdir(folder):
             return folder
-    cache = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_helpers", "fashion-test-idx")
+    return _downloaded_test_split("fashion_mnist", "apt-get install dataset-fashion-mnist, "
+                                                   "or allow its download")
+
+
+def _downloaded_test_split(name: str, how_else: str) -> str:
+    """A cache folder holding the test split of Keras' `name` dataset as IDX files,
+    downloaded once (as a user's machine can); fails the test saying `how_else`."""
+    cache = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_helpers", f"{name}-test-idx")
     if not os.path.isfile(os.path.join(cache, "t10k-labels-idx1-ubyte.gz")):
         import keras
 
         try:
-            _, (x, y) = keras.datasets.fashion_mnist.load_data()
+            _, (x, y) = getattr(keras.datasets, name).load_data()
         except Exception as e:  # no network
-            pytest.fail(f"real Fashion-MNIST is needed: apt-get install dataset-fashion-mnist, "
-                        f"or allow its download ({e})")
+            pytest.fail(f"real {name} IDX files are needed: {how_else} ({e})")
         os.makedirs(cache, exist_ok=True)
         write_idx(os.path.join(cache, "t10k-images-idx3-ubyte.gz"), x, gz=True)
         write_idx(os.path.join(cache, "t10k-labels-idx1-ubyte.gz"), y, gz=True)

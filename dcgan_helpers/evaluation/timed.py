@@ -116,14 +116,8 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                                labels=labels if spec.needs_labels else None)
         if epoch == 1:
             step.trace(dataset.element_spec)
-        batches = iter(dataset)
-        while True:
-            start = time.perf_counter()
-            batch = next(batches, None)
-            if batch is None:
-                break
-            metrics = step.run(batch)
-            clock += time.perf_counter() - start
+        for metrics, took in step.run_batches(dataset):
+            clock += took
             if not np.isfinite(list(metrics.values())).all():
                 result.diverged_at = clock
                 return result
@@ -134,4 +128,3 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                     return result
                 if stop_at_score is not None and point.classifier_score >= stop_at_score:
                     return result
-        del batches  # release the epoch's input threads before the next epoch starts its own
