@@ -71,10 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N epochs "
                                                         "(and always at the end)")
     t.add_argument("--max-minutes", type=float, help="stop cleanly after M minutes of training "
-                                                     "(checkpoint, grid and generator saved)")
+                                                     "updates (start-up excluded; checkpoint, grid "
+                                                     "and generator saved)")
     t.add_argument("--eval-every", type=int, default=0,
-                   help="every N epochs score 1,000 samples with the project's MNIST classifier and "
-                        "add classifier_score, frechet_distance, nn_distance to log.csv (0: off)")
+                   help="every N epochs score 1,000 samples with the project's classifier of the "
+                        "dataset (mnist, fashion_mnist; digits by mnist's) and add classifier_score, "
+                        "frechet_distance, nn_distance to log.csv (0: off)")
     t.add_argument("--strategy", choices=["default", "mirrored", "multi-worker", "tpu"],
                    default="default",
                    help="tf.distribute strategy; the global batch is split over its replicas "

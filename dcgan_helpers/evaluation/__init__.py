@@ -1,11 +1,12 @@
-"""How good is my GAN? Scores for generated MNIST digits, judged by a small shipped classifier.
+"""How good is my GAN? Scores for generated images, judged by a small shipped classifier of
+their dataset (MNIST or Fashion-MNIST).
 
-    classifier.py        the project's MNIST CNN: build, train, load the shipped weights
+    classifier.py        the project's CNN: build, train, load the shipped weights of a dataset
     train_classifier.py  `python -m dcgan_helpers.evaluation.train_classifier`: re-create them
-    data.py              which MNIST images are the held-out reference and the training set
+    data.py              which real images are the held-out reference and the training set
     images.py            check and convert generated images (any size) to 28x28x1 in [-1, 1]
     metrics.py           classifier score, Fréchet distance, class shares, nearest-neighbour distance
-    report.py            report_figures: the four figures printed beside real digits (notebooks, evaluate)
+    report.py            report_figures: the four figures printed beside real images (notebooks, evaluate)
     command.py           the `evaluate` subcommand of `python -m dcgan_helpers`
     callback.py          EvaluationCallback: the same figures as log.csv columns during training
     timed.py             train_for_time: a recipe trained for a wall-clock budget, scored as it goes
