@@ -369,7 +369,9 @@ def main() -> None:
 
         for name, r in results.items():
             if "samples" in r:
-                save_grid(r["samples"], os.path.join(args.grids, f"{name.replace(':', '_').replace(' @ ', '_at_')}.png"), cols=8)
+                prefix = "" if args.dataset == "mnist" else f"{args.dataset}_"
+                file = f"{prefix}{name.replace(':', '_').replace(' @ ', '_at_')}.png"
+                save_grid(r["samples"], os.path.join(args.grids, file), cols=8)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({k: v["points"] for k, v in results.items()}, f, indent=1)
