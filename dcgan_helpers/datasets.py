@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "DCGAN_DATA_DIR"
 DEBIAN_FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+NPZ_NAMES = ("mnist.npz", "fashion_mnist.npz", "data.npz")  # read when a folder has no IDX files
 
 
 def resolve_data_dir(name: str, data_dir: str | None) -> str | None:
@@ -89,7 +90,7 @@ def read_idx_folder(folder: str, split: str = "train", dataset: str | None = Non
                             dataset or "data", display_path(folder), split,
                             "test" if prefix == "t10k" else "train", os.path.basename(images))
             return LoadedData(x, y, files, display_path(folder), folder)
-    for npz_name in ("mnist.npz", "fashion_mnist.npz", "data.npz"):
+    for npz_name in NPZ_NAMES:
         npz = os.path.join(folder, npz_name)
         if os.path.isfile(npz):
             loaded = _load_npz(npz, split)

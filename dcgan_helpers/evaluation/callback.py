@@ -27,14 +27,10 @@ COLUMNS = ("classifier_score", "frechet_distance", "nn_distance")
 def check_run(dataset: str) -> str:
     """The dataset whose classifier judges a run on `dataset`; a one-line ConfigError when
     no shipped classifier does."""
-    from .classifier import CLASS_NAMES, judge_for
+    from .classifier import require_judge
 
-    judge = judge_for(dataset)
-    if judge is None:
-        raise ConfigError(f"--eval-every: no classifier judges {dataset!r} images (the project's "
-                          f"classifiers know {' and '.join(CLASS_NAMES)}); train without "
-                          f"--eval-every and look at the sample grids instead")
-    return judge
+    return require_judge(dataset, "train without --eval-every and look at the sample grids "
+                                  "instead", prefix="--eval-every: ")
 
 
 class EvaluationCallback:

@@ -35,8 +35,6 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "fashion_mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                       "sneaker", "bag", "ankle boot"),
 }
-WEIGHTS_FILE = os.path.join(WEIGHTS_DIR, "mnist_classifier.weights.h5")  # MNIST's, the default
-PROVENANCE_FILE = os.path.join(WEIGHTS_DIR, "mnist_classifier.json")
 
 
 # Datasets without a classifier of their own that another one judges fairly: scikit-learn's
@@ -55,6 +53,18 @@ def judge_for(dataset: str) -> str | None:
     return dataset if has_classifier(dataset) else JUDGED_AS.get(dataset)
 
 
+def require_judge(dataset: str, advice: str, prefix: str = "") -> str:
+    """`judge_for(dataset)`, or a one-line ConfigError (starting with `prefix`, ending with
+    `advice`) when no shipped classifier fits: the scores would mean nothing there."""
+    from ..errors import ConfigError
+
+    judge = judge_for(dataset)
+    if judge is None:
+        raise ConfigError(f"{prefix}no classifier judges {dataset!r} images (the project's "
+                          f"classifiers know {' and '.join(CLASS_NAMES)}); {advice}")
+    return judge
+
+
 def classifier_files(dataset: str = "mnist") -> tuple[str, str]:
     """(weights, provenance) paths of the shipped classifier for `dataset`."""
     check_dataset(dataset)
@@ -68,6 +78,9 @@ def check_dataset(dataset: str) -> None:
         raise DataError(f"no classifier judges {dataset!r} images: the project's classifiers know "
                         f"{' and '.join(CLASS_NAMES)} (28x28 grayscale, ten classes); the scores "
                         f"would not mean anything for other images")
+
+
+WEIGHTS_FILE, PROVENANCE_FILE = classifier_files("mnist")  # MNIST's, the default
 
 
 def recreate_command(dataset: str = "mnist") -> str:

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import write_text
     from ..datasets import DATA_DIR_ENV
     from ..errors import ConfigError
-    from .classifier import CLASS_NAMES, check_dataset, judge_for
+    from .classifier import check_dataset, require_judge
     from .report import report_figures
 
     if args.json and os.path.isdir(args.json):
@@ -124,11 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset:
         check_dataset(args.dataset)  # before any generator is loaded
     images, source, run_data_dir, run_dataset = _samples(args)
-    dataset = args.dataset or (judge_for(run_dataset) if run_dataset else "mnist")
-    if dataset is None:
-        raise ConfigError(f"{args.run} trained on {run_dataset!r} images, which no classifier of the "
-                          f"project judges (it knows {' and '.join(CLASS_NAMES)}); look at its "
-                          f"sample grids, or pass --dataset mnist to score them as digits anyway")
+    dataset = args.dataset or (require_judge(
+        run_dataset, "look at its sample grids, or pass --dataset mnist to score them as digits "
+                     "anyway", prefix=f"{args.run}: ") if run_dataset else "mnist")
     if run_dataset and dataset != run_dataset:
         print(f"{args.run} trained on {run_dataset}; its images are judged as {dataset} images")
         run_data_dir = None  # the run's folder holds its own dataset, not the one judging it

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import load_dataset, load_images
+from ..datasets import NPZ_NAMES, load_dataset, load_images
 from ..errors import DataError
 from ..idx import find_idx
 from ..known_data import DISPLAY_NAMES
@@ -83,26 +83,30 @@ def load_splits(data_dir: str | None = None, dataset: str = "mnist") -> Splits:
     Unlike `load_images`, a missing split is left out rather than replaced by the other one,
     so callers can tell a full folder from a test-only one.
     """
+    return find_splits(data_dir, dataset)[0]
+
+
+def find_splits(data_dir: str | None = None, dataset: str = "mnist") -> tuple[Splits, str | None]:
+    """`load_splits`, and the folder they were read from (None: Keras' download)."""
     # Reading the test split first finds the folder and checks its files; every MNIST-style
     # folder has one (a folder of only training images would be read, with a warning, as test).
     first = load_dataset(dataset, data_dir, split="test")
     folder = first.folder
     if folder is None:
-        return _keras_splits(dataset)
+        return _keras_splits(dataset), None
     splits: Splits = {}
     for split, prefix in PREFIXES.items():
         if find_idx(folder, f"{prefix}-images-idx3-ubyte") and find_idx(folder, f"{prefix}-labels-idx1-ubyte"):
             read_already = all(f.name.startswith(prefix) for f in first.files)
             splits[split] = ((first.images, first.labels) if read_already
                              else load_images(dataset, folder, split=split))
-    npz = next((os.path.join(folder, n) for n in ("mnist.npz", "fashion_mnist.npz", "data.npz")
-                if os.path.isfile(os.path.join(folder, n))), None)
+    npz = next((os.path.join(folder, n) for n in NPZ_NAMES if os.path.isfile(os.path.join(folder, n))), None)
     if not splits and npz:
         with np.load(npz) as f:
             present = [s for s in PREFIXES if f"x_{s}" in f.files and f"y_{s}" in f.files]
         for split in present:
             splits[split] = load_images(dataset, folder, split=split)
-    return splits
+    return splits, folder
 
 
 def _keras_splits(dataset: str) -> Splits:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classifier import CLASS_NAMES
+from .classifier import CLASS_NAMES, load_classifier
 from .data import load_evaluation_data
-from .metrics import Evaluator
+from .metrics import evaluate_images
 
 
 def format_table(result: dict) -> str:
@@ -48,12 +48,8 @@ def report_figures(images: np.ndarray, data_dir: str | None = None, source: str 
     each came from and the table. Returns the figures of `evaluate_images` (the reference's
     under "reference") and the dataset.
     """
-    from .images import prepare_images
-
-    images = prepare_images(images)  # a bad batch fails before the reference work starts
     data = load_evaluation_data(data_dir, dataset=dataset)
-    evaluator = Evaluator.for_data(data)
-    result = {**evaluator.evaluate(images), "reference": evaluator.reference_figures(),
+    result = {**evaluate_images(images, data.reference, data.train, load_classifier(dataset=dataset)),
               "dataset": dataset}
     if show:
         if source:

@@ -98,10 +98,9 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
 
     from ..atomic import atomic_path, write_text
     from ..errors import ConfigError
-    from ..datasets import load_dataset
     from .classifier import (accuracy, build_classifier, classifier_files, load_classifier,
                              train_classifier)
-    from .data import classifier_slices, load_splits
+    from .data import classifier_slices, find_splits
 
     if args.epochs < 1 or args.batch_size < 1:
         raise ConfigError("--epochs and --batch-size must be at least 1")
@@ -111,8 +110,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     weights_path = os.path.join(out_dir, os.path.basename(shipped_weights))
     json_path = os.path.join(out_dir, os.path.basename(shipped_json))
 
-    splits = load_splits(args.data_dir, dataset)
-    folder = load_dataset(dataset, args.data_dir, split="test").folder
+    splits, folder = find_splits(args.data_dir, dataset)
     train_slice, heldout_slice = classifier_slices(splits, dataset=dataset)
     train_x, train_y = train_slice.take(*splits[train_slice.split])
     held_x, held_y = heldout_slice.take(*splits[heldout_slice.split])
