@@ -10,7 +10,7 @@ keras_gan.GAN.fit() on the same pipeline, making the same update (progress bar o
 check on), once with one step per call of Keras' train function and once with
 `steps_per_execution` steps fused into one call.
 
-    python benchmarks/throughput.py                    # every model, published batch sizes
+    python benchmarks/throughput.py                    # every model (each in a fresh process)
     python benchmarks/throughput.py --models tutorial fast --steps 10 --rounds 3
 """
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import subprocess
+import sys
 import time
 
 from dcgan_helpers.quiet import import_tensorflow
@@ -128,7 +130,21 @@ def main() -> None:
                         help="steps fused into one call in the fit() column (at most a block)")
     parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
                         help="MNIST IDX folder (default: $DCGAN_DATA_DIR, else the digits set)")
+    parser.add_argument("--one-process", action="store_true",
+                        help="measure every model in this process (default: each in a fresh one)")
     args = parser.parse_args()
+    if len(args.models) > 1 and not args.one_process:
+        # Each model in a fresh process, as a user trains one: what earlier models leave in
+        # memory (graphs, more objects for Python's garbage collector to walk) then cannot
+        # slow the per-step Python work of later ones, which the short steps of vanilla feel.
+        for i, name in enumerate(args.models):
+            command = [sys.executable, os.path.abspath(__file__), "--models", name, "--steps", str(args.steps),
+                       "--rounds", str(args.rounds), "--steps-per-execution", str(args.steps_per_execution)]
+            if args.data_dir:
+                command += ["--data-dir", args.data_dir]
+            lines = subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()
+            print("\n".join(lines if i == 0 else lines[-1:]), flush=True)  # the header once
+        return
 
     if args.data_dir:
         images, all_labels = load_images("mnist", data_dir=args.data_dir, limit=4096)
@@ -149,8 +165,10 @@ def main() -> None:
         else:
             uint8_images = images
         float_images = (uint8_images.astype("float32") - 127.5) / 127.5
-        # Blocks long enough (about a second or more) that starting a data iterator is noise.
-        steps = args.steps or {"paper64": 1, "paper64_quarter": 2, "tutorial": 2, "vanilla": 100}.get(name, 20)
+        # Blocks of about a second or more, so that starting a data iterator and a burst of
+        # machine noise are small against them (a 0.3 s block of vanilla swung 0.75-0.99).
+        steps = args.steps or {"paper64": 1, "paper64_quarter": 2, "tutorial": 2, "vanilla": 300,
+                               "fast": 40, "fast_conditional": 40, "fast_unconditional": 40}.get(name, 20)
         fused = max(1, min(args.steps_per_execution, steps))
         labels = all_labels if spec.needs_labels else None  # fast_conditional reads them
         keras.utils.set_random_seed(0)
