@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from dcgan_helpers.config import TrainConfig
 from dcgan_helpers.errors import ConfigError
-from dcgan_helpers.models import get_spec
-from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code, fit_clusters
+from dcgan_helpers.models import fast, get_spec
+from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code, fit_centroids, fit_clusters, kmeans
 from dcgan_helpers.run import train
 
 
@@ -99,7 +99,7 @@ def test_training_fits_clusters_once_and_resume_keeps_them(tmp_path, monkeypatch
     from dcgan_helpers.datasets import load_images
 
     images, _ = load_images("digits", None, 96)
-    expected = ClusterCode(100, 784)
+    expected = ClusterCode(fast.NUM_CLUSTERS, 784)
     fit_clusters(expected, run_module.cluster_sample(images, None, (28, 28, 1)), seed=3)
     centroids = find_cluster_code(first.generator).centroids.numpy()
     np.testing.assert_allclose(centroids, expected.centroids.numpy(), atol=1e-6)
@@ -118,7 +118,6 @@ def test_numpy_kmeans_fits_real_digits_as_well_as_scikit_learn(mnist_dir):
     from sklearn.cluster import KMeans
 
     from dcgan_helpers.datasets import load_images
-    from dcgan_helpers.models.clusters import kmeans
 
     images, _ = load_images("mnist", mnist_dir, limit=2000)
     x = images.reshape(len(images), -1).astype(np.float32) / 127.5 - 1.0
@@ -132,3 +131,42 @@ def test_numpy_kmeans_fits_real_digits_as_well_as_scikit_learn(mnist_dir):
     assert ours.shape == (50, 784) and np.isfinite(ours).all()
     assert inertia(ours) <= 1.03 * inertia(theirs)
     assert np.array_equal(kmeans(x, 50, seed=0), ours)  # the same seed, the same clusters
+
+
+def test_half_resolution_fit_is_as_good_as_the_full_one(mnist_dir):
+    """fit_centroids runs Lloyd's steps on 2x2-averaged digits, then takes full-size means:
+    judged at full resolution, the fit is within 1% of k-means run on the full images."""
+    from dcgan_helpers.datasets import load_images
+
+    images, _ = load_images("mnist", mnist_dir, limit=3000)
+    unit = images.astype(np.float32) / 127.5 - 1.0
+    x = unit.reshape(len(unit), -1)
+
+    def inertia(centroids: np.ndarray) -> float:
+        d = (x ** 2).sum(1)[:, None] - 2 * x @ centroids.T + (centroids ** 2).sum(1)[None]
+        return float(np.maximum(d, 0).min(axis=1).mean())
+
+    half = fit_centroids(unit, 100, seed=0)
+    assert half.shape == (100, 784)
+    assert inertia(half) <= 1.01 * inertia(kmeans(x, 100, seed=0))
+    odd = fit_centroids(unit[:, :27, :27], 10, seed=0)  # odd sizes: fitted as they are
+    assert odd.shape == (10, 27 * 27)
+
+
+def test_resuming_a_run_saved_with_another_number_of_clusters_is_refused(tmp_path, monkeypatch):
+    """A checkpoint names its cluster count; a run that builds another count says so."""
+    import dataclasses
+    import functools
+
+    import dcgan_helpers.models as models
+
+    out = str(tmp_path / "run")
+    base = dict(model="fast", dataset="digits", limit=64, batch_size=16, seed=0, checkpoint_every=1)
+    five = dataclasses.replace(
+        models.MODELS["fast"], build_generator=functools.partial(fast.build_generator, num_clusters=5),
+        build_discriminator=functools.partial(fast.build_discriminator, num_clusters=5))
+    with monkeypatch.context() as patch:
+        patch.setitem(models.MODELS, "fast", five)
+        train(TrainConfig(epochs=1, **base), out, progress=False)
+    with pytest.raises(ConfigError, match="5 k-means clusters.*--overwrite"):
+        train(TrainConfig(epochs=2, **base), out, resume=True, progress=False)
