@@ -27,9 +27,14 @@ EPOCH_STEP_KEY = "epoch_step/.ATTRIBUTES/VARIABLE_VALUE"
 _NUMBER = re.compile(r"ckpt-(\d+)\.index$")
 
 
-def describe_architecture(model: str, latent_dim: int, image_shape) -> str:
-    """A one-line identity of the weights' shapes, stored in every checkpoint."""
-    return f"model {model}, latent size {latent_dim}, image shape {'x'.join(map(str, image_shape))}"
+def describe_architecture(model: str, latent_dim: int, image_shape, num_clusters: int = 0) -> str:
+    """A one-line identity of the weights' shapes, stored in every checkpoint.
+
+    `num_clusters` (a cluster-conditioned model's k-means clusters) is named when set, so a
+    run saved with another number of clusters is refused by name, not by a shape error.
+    """
+    clusters = f", {num_clusters} k-means clusters" if num_clusters else ""
+    return f"model {model}, latent size {latent_dim}, image shape {'x'.join(map(str, image_shape))}{clusters}"
 
 
 def checkpoint_candidates(directory: str) -> list[str]:
@@ -147,7 +152,8 @@ class RunCheckpoint:
         saved = reader.get_tensor(ARCH_KEY).decode() if reader.has_tensor(ARCH_KEY) else "unknown"
         if saved != self.architecture:
             raise ConfigError(f"checkpoint {path} was written for {saved}, "
-                              f"but this run builds {self.architecture}")
+                              f"but this run builds {self.architecture}; continue it with the "
+                              f"code that wrote it, or start again with --overwrite")
         checkpoint = self.checkpoint
         if not reader.has_tensor(EPOCH_STEP_KEY):  # written before interrupted runs were saved
             checkpoint = tf.train.Checkpoint(**self._objects)

@@ -36,7 +36,7 @@ from .distribute import synchronize_batch_norm
 from .errors import ConfigError, StorageError
 from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
-from .models.clusters import find_cluster_code, fit_clusters, fit_label_shares, needs_labels
+from .models.clusters import ClusterCode, find_cluster_code, fit_clusters, fit_label_shares, needs_labels
 from .noise import sample_noise
 from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
 from .run_folder import RUN_FILE, RunFolder
@@ -148,6 +148,12 @@ def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
                         global_batch_size=cfg.batch_size, noise=spec.noise,
                         from_logits=spec.from_logits, seed=cfg.seed, strategy=strategy,
                         jit_compile=jit_compile, ema_decay=spec.ema_decay)
+
+
+def _cluster_count(generator: keras.Model) -> int:
+    """The number of k-means clusters a cluster-conditioned generator holds (else 0)."""
+    code = find_cluster_code(generator)
+    return code.num_clusters if isinstance(code, ClusterCode) else 0
 
 
 def cluster_sample(train_images: np.ndarray | None,
@@ -329,7 +335,8 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
             fixed = sample_noise(cfg.num_examples, cfg.latent_dim, spec.noise, (cfg.seed, -1))
             sample_var = tf.Variable(fixed, trainable=False, name="sample_noise")
         ckpt = RunCheckpoint(out, step, epoch_var, sample_var,
-                             describe_architecture(cfg.model, cfg.latent_dim, cfg.image_shape), epoch_step)
+                             describe_architecture(cfg.model, cfg.latent_dim, cfg.image_shape,
+                                                   _cluster_count(step.generator)), epoch_step)
         if resuming:
             restored = ckpt.restore_latest()
             log.info("resuming %s from %s (epoch %d, step %d)", out, os.path.basename(restored),

@@ -4,7 +4,7 @@ import keras
 import pytest
 
 from dcgan_helpers.errors import ConfigError
-from dcgan_helpers.models import MODELS, get_spec
+from dcgan_helpers.models import MODELS, fast, get_spec
 
 
 def describe(model: keras.Model) -> list[tuple]:
@@ -150,7 +150,8 @@ def test_fast_is_fast_unconditional_plus_the_cluster_layers():
     assert [x for x in describe(d) if x not in (("InputLayer",), ("Projection",), ("Add",))] == \
         [x for x in describe(ud) if x != ("InputLayer",)]
     assert len(d.inputs) == 2 and len(ud.inputs) == 1
-    # G's first Dense also sees the one-hot cluster (100 more inputs); ClusterCode holds
-    # 100 centroids of 784 pixels and 100 frequencies (not trained)
-    assert g.count_params() - ug.count_params() == 100 * 7 * 7 * 64 + 100 * 784 + 100
+    # G's first Dense also sees the one-hot cluster (k more inputs); ClusterCode holds
+    # k centroids of 784 pixels and k frequencies (not trained)
+    k = fast.NUM_CLUSTERS
+    assert g.count_params() - ug.count_params() == k * 7 * 7 * 64 + k * 784 + k
     assert len(g.trainable_weights) == len(ug.trainable_weights)
