@@ -148,6 +148,20 @@ def test_one_repeated_digit_scores_near_one(evaluator, data):
     assert figures["classifier_score"] < 1.2 and figures["class_shares"][3] > 0.95
 
 
+def test_coverage_falls_for_a_narrow_style_and_for_one_image(evaluator, data):
+    """Real digits (training images the reference never saw) cover most reference digits;
+    the thousand thinnest training digits, one narrow style, cover far less; a thousand
+    copies of one image cover almost nothing."""
+    train = data.train
+    real, real_against_real = evaluator.coverage(_to_unit(train[:1000]))
+    assert 0.6 < real < 1.0 and 0.6 < real_against_real < 1.0
+    thin = np.argsort((train.reshape(len(train), -1) > 127).sum(axis=1))[:1000]
+    narrow, _ = evaluator.coverage(_to_unit(train[thin]))
+    assert narrow < real - 0.2
+    repeated, _ = evaluator.coverage(_to_unit(np.repeat(train[:1], 1000, axis=0)))
+    assert repeated < 0.02
+
+
 def test_copies_of_training_images_have_nn_distance_near_zero(evaluator, data, reference):
     copies = evaluator.evaluate(_to_unit(data.train[:500]))
     assert copies["nn_distance"] < 1e-3

@@ -1,0 +1,129 @@
+"""One change to the fast recipe at a time, on several seeds, judged at fixed numbers of updates.
+
+`time_to_quality.py` races recipes on the clock, which this machine's load moves by 2-4x
+from day to day. What a change does to *learning* is better seen per update: every variant
+trains with the project's train step for the same numbers of updates, on the same images,
+for each seed, and at each check 1,000 samples (the same noise for all) are scored with the
+project's classifier: classifier score, Fréchet distance, the smallest class share, and
+coverage (the share of real held-out images with a sample among their 5 nearest real
+neighbours, in the classifier's features; real digits against real digits: about 0.84).
+Training seconds are printed too, but only compare within one run on an idle machine.
+
+    python benchmarks/ablation.py --data-dir ../shared/data/mnist --variants fast fast_100_clusters \\
+        --seeds 0 1 2 --updates 1000 3000 6000
+    python benchmarks/ablation.py --data-dir ../shared/data/mnist --variants narrow narrow_minibatch_std \\
+        --seeds 0 1 2 --updates 1000 2000 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+
+from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # without its C++ start-up lines
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from dcgan_helpers.config import TrainConfig  # noqa: E402
+from dcgan_helpers.evaluation.classifier import load_classifier  # noqa: E402
+from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
+from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
+from dcgan_helpers.models import ModelSpec, fast, get_spec  # noqa: E402
+from dcgan_helpers.pipeline import make_dataset  # noqa: E402
+from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
+from dcgan_helpers.sampling import generate  # noqa: E402
+
+
+def _fast_with_clusters(k: int) -> ModelSpec:
+    return dataclasses.replace(get_spec("fast"), name=f"fast_{k}_clusters",
+                               build_generator=functools.partial(fast.build_generator, num_clusters=k),
+                               build_discriminator=functools.partial(fast.build_discriminator, num_clusters=k))
+
+
+def _narrow(minibatch_std: bool) -> ModelSpec:
+    """Notebook 08's stages 2 and 3: the unconditional narrow networks, no moving average."""
+    return dataclasses.replace(
+        get_spec("fast_unconditional"), name="narrow_minibatch_std" if minibatch_std else "narrow",
+        ema_decay=0.0, build_discriminator=lambda image_shape=(28, 28, 1): fast.build_discriminator(
+            image_shape, num_clusters=0, minibatch_std=minibatch_std))
+
+
+# Each variant: (spec, the registry model whose published settings it trains with).
+VARIANTS = {
+    "fast": (lambda: get_spec("fast"), "fast"),
+    "fast_100_clusters": (lambda: _fast_with_clusters(100), "fast"),
+    "fast_unconditional": (lambda: get_spec("fast_unconditional"), "fast_unconditional"),
+    "narrow": (lambda: _narrow(False), "fast_unconditional"),
+    "narrow_minibatch_std": (lambda: _narrow(True), "fast_unconditional"),
+}
+
+
+def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
+                evaluator: Evaluator) -> list[dict]:
+    """Train variant `name` with `seed`; score it when it reaches each count in `updates`."""
+    make_spec, model = VARIANTS[name]
+    spec = make_spec()
+    cfg = TrainConfig(model=model, seed=seed).resolved()
+    keras.utils.set_random_seed(seed)
+    step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size),
+                            cluster_images=lambda: cluster_sample(images, None, cfg.image_shape))
+    rows, pending, seconds, epoch = [], sorted(updates), 0.0, 0
+    while pending:
+        epoch += 1
+        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=seed + epoch)
+        for metrics, took in step.run_batches(dataset):
+            seconds += took
+            if int(step.step.numpy()) < pending[0]:
+                continue
+            samples = generate(step.sampler, 1000, spec.noise, seed=1)
+            figures = evaluator.evaluate(samples)
+            rows.append({"variant": name, "seed": seed, "updates": pending.pop(0),
+                         "training_s": round(seconds, 1),
+                         "classifier_score": round(figures["classifier_score"], 3),
+                         "frechet_distance": round(figures["frechet_distance"], 2),
+                         "min_share": round(min(figures["class_shares"]), 3),
+                         "coverage": round(evaluator.coverage(samples)[0], 3)})
+            print("  ".join(f"{k} {v}" for k, v in rows[-1].items()), flush=True)
+            if not pending:
+                break
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["fast", "fast_100_clusters"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--updates", nargs="+", type=int, default=[1000, 3000, 6000])
+    parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
+                        help="MNIST IDX folder (default: $DCGAN_DATA_DIR, else a download)")
+    parser.add_argument("--json", help="also write the rows as JSON")
+    args = parser.parse_args()
+
+    data = load_evaluation_data(args.data_dir)
+    evaluator = Evaluator(data.reference, data.train, load_classifier())
+    print(f"GANs trained on {data.train_source}; scored against {data.reference_source}; real "
+          f"held-out digits: score {evaluator.reference_figures()['classifier_score']:.2f}, coverage "
+          f"{evaluator.coverage(data.reference[:1000])[1]:.3f}", flush=True)
+    rows = [row for seed in args.seeds for name in args.variants
+            for row in run_variant(name, seed, args.updates, data.train, evaluator)]
+    print(f"\n{'variant':<22}{'updates':>8}" + "".join(f"{'seed ' + str(s):>22}" for s in args.seeds)
+          + f"{'mean':>22}   (classifier score / Fréchet distance / coverage)")
+    for name in args.variants:
+        for n in sorted(args.updates):
+            found = [next(r for r in rows if r["variant"] == name and r["seed"] == s and r["updates"] == n)
+                     for s in args.seeds]
+            cells = [(r["classifier_score"], r["frechet_distance"], r["coverage"]) for r in found]
+            mean = tuple(float(np.mean(c)) for c in zip(*cells))
+            print(f"{name:<22}{n:>8}" + "".join(f"{f'{a:.2f} / {b:.1f} / {c:.2f}':>22}" for a, b, c in cells + [mean]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
