@@ -203,6 +203,12 @@ def fit_label_shares(code: LabelCode, labels: np.ndarray) -> None:
     code.frequencies.assign(np.bincount(labels, minlength=code.num_categories) / len(labels))
 
 
+def sq_distances(rows: np.ndarray, row_norms: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared distances (rows x centres), never below 0; `row_norms` are the rows' squared norms."""
+    d = row_norms[:, None] - 2.0 * (rows @ centres.T) + np.einsum("ij,ij->i", centres, centres)[None]
+    return np.maximum(d, 0.0)
+
+
 def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25,
            seeding_sample: int = 4000, tolerance: float = 0.002) -> np.ndarray:
     """Lloyd's k-means with k-means++ seeding on the rows of `x` (N, D): centroids (k, D).
@@ -217,11 +223,6 @@ def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25,
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float32)
     n = len(x)
-
-    def sq_distances(rows: np.ndarray, row_norms: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        d = row_norms[:, None] - 2.0 * (rows @ centres.T) + np.einsum("ij,ij->i", centres, centres)[None]
-        return np.maximum(d, 0.0)  # (rows, centres), never below 0
-
     seeds = x[rng.choice(n, seeding_sample, replace=False)] if n > max(seeding_sample, k) else x
     seed_norms = np.einsum("ij,ij->i", seeds, seeds)
     centroids = np.empty((k, x.shape[1]), np.float32)
@@ -275,9 +276,9 @@ def fit_centroids(images: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
         return kmeans(x, k, seed=seed)
     small = images.reshape(n, h // 2, 2, w // 2, 2, -1).mean(axis=(2, 4)).reshape(n, -1)
     small_centroids = kmeans(small, k, seed=seed)
-    d = np.einsum("ij,ij->i", small_centroids, small_centroids)[None] - 2.0 * (small @ small_centroids.T)
+    nearest = np.argmin(sq_distances(small, np.einsum("ij,ij->i", small, small), small_centroids), axis=1)
     upsampled = np.repeat(np.repeat(small_centroids.reshape(k, h // 2, 1, w // 2, 1, -1), 2, axis=2), 2, axis=4)
-    return cluster_means(x, np.argmin(d, axis=1), upsampled.reshape(k, -1))
+    return cluster_means(x, nearest, upsampled.reshape(k, -1))
 
 
 def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> None:
@@ -288,7 +289,8 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> Non
     images than clusters, the spare clusters repeat the first centroid with a share of
     zero, so they are never drawn.
     """
-    x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    images = np.asarray(images, dtype=np.float32)
+    x = images.reshape(len(images), -1)
     if x.shape[1] != code.image_size:
         raise ConfigError(f"cluster fitting expected images of {code.image_size} values, "
                           f"got {x.shape[1:]} per image")
@@ -297,7 +299,7 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> Non
     k = min(code.num_clusters, len(x))
     # Repeated images (a blank test set, say) give repeated centroids: harmless, as the
     # first of equal centroids wins and the others get a share of zero.
-    centroids = fit_centroids(np.asarray(images, dtype=np.float32), k, seed=seed)
+    centroids = fit_centroids(images, k, seed=seed)
     centroids = np.concatenate([centroids, np.repeat(centroids[:1], code.num_clusters - k, axis=0)])
     code.centroids.assign(centroids)
     nearest = np.argmax(code.codes_of_images(tf.constant(x)).numpy(), axis=1)
