@@ -223,7 +223,8 @@ def fill(disk: str, leave: int) -> str:
 
 
 def test_disk_full_is_one_line_and_keeps_what_was_written(tmp_path, finished_run, mnist_dir):
-    with small_disk(str(tmp_path / "disk"), "64m") as disk:
+    # room for the finished run and a few more checkpoints of `fast` (about 25 MB each with 200 clusters)
+    with small_disk(str(tmp_path / "disk"), "256m") as disk:
         out = copy_of(finished_run, tmp_path / "disk" if disk else tmp_path)
         args = train_args(mnist_dir, out, "--epochs", "4", "--resume")
         before = snapshot(out)

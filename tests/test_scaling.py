@@ -1,5 +1,7 @@
 """tf.distribute, XLA and mixed precision give the same training as the plain single-device step."""
 
+import dataclasses
+import functools
 import os
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 from dcgan_helpers.config import TrainConfig
-from dcgan_helpers.models import get_spec
+from dcgan_helpers.models import fast, get_spec
 from dcgan_helpers.run import train
 from dcgan_helpers.train_step import GANTrainStep
 
@@ -35,7 +37,12 @@ def test_mirrored_two_replicas_equals_single_device_step():
 
 
 def one_step(jit: bool = False, mixed: bool = False):
-    spec = get_spec("fast")
+    # The fast recipe with 100 clusters rather than its 200: one step of 16 images then
+    # moves most of the weights (only the rows of the clusters in the batch move), so the
+    # comparison of which weights move covers most of the model.
+    spec = dataclasses.replace(get_spec("fast"),
+                               build_generator=functools.partial(fast.build_generator, num_clusters=100),
+                               build_discriminator=functools.partial(fast.build_discriminator, num_clusters=100))
     keras.utils.set_random_seed(1)
     previous = keras.config.dtype_policy()
     if mixed:
