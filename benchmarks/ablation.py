@@ -13,6 +13,10 @@ Training seconds are printed too, but only compare within one run on an idle mac
         --seeds 0 1 2 --updates 1000 3000 6000
     python benchmarks/ablation.py --data-dir ../shared/data/mnist --variants narrow narrow_minibatch_std \\
         --seeds 0 1 2 --updates 1000 2000 4000
+    python benchmarks/ablation.py --data-dir ../shared/data/mnist --variants fast_unconditional \\
+        fast_10_clusters fast_30_clusters fast_100_clusters fast --seeds 0 --updates 1000 3000
+    python benchmarks/ablation.py --dataset fashion_mnist --variants fast fast_ema_0.9995 \\
+        --seeds 0 --updates 6000 12000
 """
 
 from __future__ import annotations
@@ -54,19 +58,34 @@ def _narrow(minibatch_std: bool) -> ModelSpec:
 
 
 # Each variant: (spec, the registry model whose published settings it trains with).
+# Besides these, `fast_K_clusters` is the fast recipe with K k-means clusters (any K >= 2),
+# and `fast_ema_D` the fast recipe with the moving average's decay capped at D (0 < D < 1).
 VARIANTS = {
     "fast": (lambda: get_spec("fast"), "fast"),
-    "fast_100_clusters": (lambda: _fast_with_clusters(100), "fast"),
     "fast_unconditional": (lambda: get_spec("fast_unconditional"), "fast_unconditional"),
     "narrow": (lambda: _narrow(False), "fast_unconditional"),
     "narrow_minibatch_std": (lambda: _narrow(True), "fast_unconditional"),
 }
 
 
+def variant(name: str) -> tuple:
+    """(spec factory, registry model) of the variant `name`; argparse's check of --variants."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    k = name.removeprefix("fast_").removesuffix("_clusters")
+    if name == f"fast_{k}_clusters" and k.isdigit() and int(k) >= 2:
+        return (lambda: _fast_with_clusters(int(k))), "fast"
+    decay = name.removeprefix("fast_ema_")
+    if name.startswith("fast_ema_") and decay.replace(".", "", 1).isdigit() and 0 < float(decay) < 1:
+        return (lambda: dataclasses.replace(get_spec("fast"), name=name, ema_decay=float(decay))), "fast"
+    raise argparse.ArgumentTypeError(f"unknown variant {name!r}: expected one of {', '.join(sorted(VARIANTS))}, "
+                                     f"fast_K_clusters (K >= 2) or fast_ema_D (0 < D < 1)")
+
+
 def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
                 evaluator: Evaluator) -> list[dict]:
     """Train variant `name` with `seed`; score it when it reaches each count in `updates`."""
-    make_spec, model = VARIANTS[name]
+    make_spec, model = variant(name)
     spec = make_spec()
     cfg = TrainConfig(model=model, seed=seed).resolved()
     keras.utils.set_random_seed(seed)
@@ -96,18 +115,29 @@ def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["fast", "fast_100_clusters"])
+    parser.add_argument("--variants", nargs="+", default=["fast", "fast_100_clusters"],
+                        help=f"any of {', '.join(sorted(VARIANTS))}, fast_K_clusters (K clusters) "
+                        "or fast_ema_D (moving average's decay capped at D)")
+    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--updates", nargs="+", type=int, default=[1000, 3000, 6000])
     parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
-                        help="MNIST IDX folder (default: $DCGAN_DATA_DIR, else a download)")
+                        help="the dataset's IDX folder (default: $DCGAN_DATA_DIR for MNIST; Debian's "
+                        "copy, else a download, for Fashion-MNIST)")
     parser.add_argument("--json", help="also write the rows as JSON")
     args = parser.parse_args()
+    for name in args.variants:
+        try:
+            variant(name)
+        except argparse.ArgumentTypeError as error:
+            parser.error(str(error))
 
-    data = load_evaluation_data(args.data_dir)
-    evaluator = Evaluator(data.reference, data.train, load_classifier())
+    if args.dataset != "mnist" and args.data_dir == os.environ.get("DCGAN_DATA_DIR"):
+        args.data_dir = None  # $DCGAN_DATA_DIR is the loader's to interpret (it may hold MNIST)
+    data = load_evaluation_data(args.data_dir, dataset=args.dataset)
+    evaluator = Evaluator(data.reference, data.train, load_classifier(dataset=args.dataset))
     print(f"GANs trained on {data.train_source}; scored against {data.reference_source}; real "
-          f"held-out digits: score {evaluator.reference_figures()['classifier_score']:.2f}, coverage "
+          f"held-out images: score {evaluator.reference_figures()['classifier_score']:.2f}, coverage "
           f"{evaluator.coverage(data.reference[:1000])[1]:.3f}", flush=True)
     rows = [row for seed in args.seeds for name in args.variants
             for row in run_variant(name, seed, args.updates, data.train, evaluator)]
