@@ -16,7 +16,7 @@ Training seconds are printed too, but only compare within one run on an idle mac
     python benchmarks/ablation.py --data-dir ../shared/data/mnist --variants fast_unconditional \\
         fast_10_clusters fast_30_clusters fast_100_clusters fast --seeds 0 --updates 1000 3000
     python benchmarks/ablation.py --dataset fashion_mnist --variants fast fast_ema_0.9995 \\
-        --seeds 0 --updates 6000 12000
+        fast_400_clusters --seeds 0 --updates 6000 12000
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import functools
 import json
-import os
 
 from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
 
@@ -69,7 +68,7 @@ VARIANTS = {
 
 
 def variant(name: str) -> tuple:
-    """(spec factory, registry model) of the variant `name`; argparse's check of --variants."""
+    """(spec factory, registry model) of the variant `name`."""
     if name in VARIANTS:
         return VARIANTS[name]
     k = name.removeprefix("fast_").removesuffix("_clusters")
@@ -80,6 +79,12 @@ def variant(name: str) -> tuple:
         return (lambda: dataclasses.replace(get_spec("fast"), name=name, ema_decay=float(decay))), "fast"
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}: expected one of {', '.join(sorted(VARIANTS))}, "
                                      f"fast_K_clusters (K >= 2) or fast_ema_D (0 < D < 1)")
+
+
+def variant_name(name: str) -> str:
+    """argparse's type for --variants: `name`, once `variant` knows it."""
+    variant(name)
+    return name
 
 
 def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
@@ -115,25 +120,16 @@ def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["fast", "fast_100_clusters"],
+    parser.add_argument("--variants", nargs="+", type=variant_name, default=["fast", "fast_100_clusters"],
                         help=f"any of {', '.join(sorted(VARIANTS))}, fast_K_clusters (K clusters) "
                         "or fast_ema_D (moving average's decay capped at D)")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--updates", nargs="+", type=int, default=[1000, 3000, 6000])
-    parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
-                        help="the dataset's IDX folder (default: $DCGAN_DATA_DIR for MNIST; Debian's "
-                        "copy, else a download, for Fashion-MNIST)")
+    parser.add_argument("--data-dir", help="the dataset's IDX folder (default: where the loader looks: "
+                        "$DCGAN_DATA_DIR, Debian's copy of Fashion-MNIST, else a download)")
     parser.add_argument("--json", help="also write the rows as JSON")
     args = parser.parse_args()
-    for name in args.variants:
-        try:
-            variant(name)
-        except argparse.ArgumentTypeError as error:
-            parser.error(str(error))
-
-    if args.dataset != "mnist" and args.data_dir == os.environ.get("DCGAN_DATA_DIR"):
-        args.data_dir = None  # $DCGAN_DATA_DIR is the loader's to interpret (it may hold MNIST)
     data = load_evaluation_data(args.data_dir, dataset=args.dataset)
     evaluator = Evaluator(data.reference, data.train, load_classifier(dataset=args.dataset))
     print(f"GANs trained on {data.train_source}; scored against {data.reference_source}; real "
