@@ -17,6 +17,9 @@ Training seconds are printed too, but only compare within one run on an idle mac
         fast_10_clusters fast_30_clusters fast_100_clusters fast --seeds 0 --updates 1000 3000
     python benchmarks/ablation.py --dataset fashion_mnist --variants fast fast_ema_0.9995 \\
         fast_400_clusters --seeds 0 --updates 6000 12000
+    python benchmarks/ablation.py --dataset fashion_mnist --variants fast fast:beta2=0.99 \\
+        fast:lr_d=0.002 fast:lr_g=0.002 fast:beta1=0 fast_anneal_6000 fast_g_width_96 \\
+        --seeds 0 --updates 3000 6000 12000
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import argparse
 import dataclasses
 import functools
 import json
+import os
+import sys
 
 from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
 
@@ -40,6 +45,9 @@ from dcgan_helpers.models import ModelSpec, fast, get_spec  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
 from dcgan_helpers.sampling import generate  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from time_to_quality import parse_recipe  # noqa: E402  (the `model:key=value` syntax)
 
 
 def _fast_with_clusters(k: int) -> ModelSpec:
@@ -58,7 +66,11 @@ def _narrow(minibatch_std: bool) -> ModelSpec:
 
 # Each variant: (spec, the registry model whose published settings it trains with).
 # Besides these, `fast_K_clusters` is the fast recipe with K k-means clusters (any K >= 2),
-# and `fast_ema_D` the fast recipe with the moving average's decay capped at D (0 < D < 1).
+# `fast_ema_D` the fast recipe with the moving average's decay capped at D (0 < D < 1),
+# `fast_g_width_W` the fast recipe with a generator of W channels at 7x7 (64 in `fast`),
+# `fast_anneal_N` the fast recipe with both rates falling linearly from update N to zero
+# at the last count of --updates; and any variant followed by `:key=value,...` trains with
+# those settings changed (time_to_quality.py's syntax: lr_g, lr_d, beta1, beta2, batch_size).
 VARIANTS = {
     "fast": (lambda: get_spec("fast"), "fast"),
     "fast_unconditional": (lambda: get_spec("fast_unconditional"), "fast_unconditional"),
@@ -68,7 +80,8 @@ VARIANTS = {
 
 
 def variant(name: str) -> tuple:
-    """(spec factory, registry model) of the variant `name`."""
+    """(spec factory, registry model) of the variant `name` (its `:key=value` part aside)."""
+    name = name.partition(":")[0]
     if name in VARIANTS:
         return VARIANTS[name]
     k = name.removeprefix("fast_").removesuffix("_clusters")
@@ -77,13 +90,45 @@ def variant(name: str) -> tuple:
     decay = name.removeprefix("fast_ema_")
     if name.startswith("fast_ema_") and decay.replace(".", "", 1).isdigit() and 0 < float(decay) < 1:
         return (lambda: dataclasses.replace(get_spec("fast"), name=name, ema_decay=float(decay))), "fast"
+    width = name.removeprefix("fast_g_width_")
+    if name.startswith("fast_g_width_") and width.isdigit() and int(width) >= 4:
+        return (lambda: dataclasses.replace(get_spec("fast"), name=name, build_generator=functools.partial(
+            fast.build_generator, width=int(width)))), "fast"
+    if name.startswith("fast_anneal_") and name.removeprefix("fast_anneal_").isdigit():
+        return (lambda: get_spec("fast")), "fast"
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}: expected one of {', '.join(sorted(VARIANTS))}, "
-                                     f"fast_K_clusters (K >= 2) or fast_ema_D (0 < D < 1)")
+                                     f"fast_K_clusters (K >= 2), fast_ema_D (0 < D < 1), fast_g_width_W or fast_anneal_N")
+
+
+SETTABLE = ("lr_g", "lr_d", "beta1", "beta2", "batch_size")
+
+
+def settings(name: str) -> dict:
+    """The TrainConfig fields that `name`'s `:key=value,...` part changes."""
+    if ":" not in name:
+        return {}
+    keys = {item.partition("=")[0] for item in filter(None, name.partition(":")[2].split(","))}
+    if keys - set(SETTABLE):
+        raise argparse.ArgumentTypeError(f"{name}: cannot set {', '.join(sorted(keys - set(SETTABLE)))}; "
+                                         f"settable: {', '.join(SETTABLE)}")
+    try:
+        fields = parse_recipe(name)
+    except (SystemExit, ValueError) as e:
+        raise argparse.ArgumentTypeError(f"{name}: expected key=number pairs ({e})") from None
+    fields.pop("model")
+    return fields
+
+
+def anneal_start(name: str) -> int:
+    """N of a `fast_anneal_N` variant, else 0 (no annealing)."""
+    base = name.partition(":")[0]
+    return int(base.removeprefix("fast_anneal_")) if base.startswith("fast_anneal_") else 0
 
 
 def variant_name(name: str) -> str:
-    """argparse's type for --variants: `name`, once `variant` knows it."""
+    """argparse's type for --variants: `name`, once `variant` and `settings` know it."""
     variant(name)
+    settings(name)
     return name
 
 
@@ -92,17 +137,23 @@ def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
     """Train variant `name` with `seed`; score it when it reaches each count in `updates`."""
     make_spec, model = variant(name)
     spec = make_spec()
-    cfg = TrainConfig(model=model, seed=seed).resolved()
+    cfg = TrainConfig(model=model, seed=seed, **settings(name)).resolved()
     keras.utils.set_random_seed(seed)
     step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size),
                             cluster_images=lambda: cluster_sample(images, None, cfg.image_shape))
     rows, pending, seconds, epoch = [], sorted(updates), 0.0, 0
+    start, last = anneal_start(name), max(updates)
     while pending:
         epoch += 1
         dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=seed + epoch)
         for metrics, took in step.run_batches(dataset):
             seconds += took
-            if int(step.step.numpy()) < pending[0]:
+            done = int(step.step.numpy())
+            if start and done >= start:  # the rates of the next update, set between updates
+                left = max(0.0, (last - done) / max(1, last - start))
+                step.g_optimizer.learning_rate = cfg.lr_g * left
+                step.d_optimizer.learning_rate = cfg.lr_d * left
+            if done < pending[0]:
                 continue
             samples = generate(step.sampler, 1000, spec.noise, seed=1)
             figures = evaluator.evaluate(samples)
@@ -121,8 +172,10 @@ def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", type=variant_name, default=["fast", "fast_100_clusters"],
-                        help=f"any of {', '.join(sorted(VARIANTS))}, fast_K_clusters (K clusters) "
-                        "or fast_ema_D (moving average's decay capped at D)")
+                        help=f"any of {', '.join(sorted(VARIANTS))}, fast_K_clusters (K clusters), "
+                        "fast_ema_D (moving average's decay capped at D), fast_g_width_W (generator "
+                        "width), fast_anneal_N (rates to zero from update N); NAME:key=value,... "
+                        "changes settings (lr_g, lr_d, beta1, beta2, batch_size)")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--updates", nargs="+", type=int, default=[1000, 3000, 6000])
