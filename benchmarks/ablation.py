@@ -8,6 +8,8 @@ project's classifier: classifier score, Fréchet distance, the smallest class sh
 coverage (the share of real held-out images with a sample among their 5 nearest real
 neighbours, in the classifier's features; real digits against real digits: about 0.84).
 Training seconds are printed too, but only compare within one run on an idle machine.
+For a cluster-conditioned variant, when the data has labels, it also prints the clusters'
+label purity (the labels describe the clusters; they never train a cluster variant).
 
     python benchmarks/ablation.py --data-dir ../shared/data/mnist --variants fast fast_100_clusters \\
         --seeds 0 1 2 --updates 1000 3000 6000
@@ -20,6 +22,8 @@ Training seconds are printed too, but only compare within one run on an idle mac
     python benchmarks/ablation.py --dataset fashion_mnist --variants fast fast:beta2=0.99 \\
         fast:lr_d=0.002 fast:lr_g=0.002 fast:beta1=0 fast_anneal_6000 fast_g_width_96 \\
         --seeds 0 --updates 3000 6000 12000
+    python benchmarks/ablation.py --dataset fashion_mnist --variants fast_d_width_128 \
+        fast_d_width_96 fast_conditional --seeds 0 --updates 3000 6000 12000
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from dcgan_helpers.evaluation.classifier import load_classifier  # noqa: E402
 from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
 from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
 from dcgan_helpers.models import ModelSpec, fast, get_spec  # noqa: E402
-from dcgan_helpers.pipeline import make_dataset  # noqa: E402
+from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code  # noqa: E402
+from dcgan_helpers.pipeline import make_dataset, resize_batch, to_unit_range  # noqa: E402
 from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
 from dcgan_helpers.sampling import generate  # noqa: E402
 
@@ -68,12 +73,14 @@ def _narrow(minibatch_std: bool) -> ModelSpec:
 # Besides these, `fast_K_clusters` is the fast recipe with K k-means clusters (any K >= 2),
 # `fast_ema_D` the fast recipe with the moving average's decay capped at D (0 < D < 1),
 # `fast_g_width_W` the fast recipe with a generator of W channels at 7x7 (64 in `fast`),
+# `fast_d_width_W` the same for the discriminator's last convolution (64 in `fast`),
 # `fast_anneal_N` the fast recipe with both rates falling linearly from update N to zero
 # at the last count of --updates; and any variant followed by `:key=value,...` trains with
 # those settings changed (time_to_quality.py's syntax: lr_g, lr_d, beta1, beta2, batch_size).
 VARIANTS = {
     "fast": (lambda: get_spec("fast"), "fast"),
     "fast_unconditional": (lambda: get_spec("fast_unconditional"), "fast_unconditional"),
+    "fast_conditional": (lambda: get_spec("fast_conditional"), "fast_conditional"),  # true labels
     "narrow": (lambda: _narrow(False), "fast_unconditional"),
     "narrow_minibatch_std": (lambda: _narrow(True), "fast_unconditional"),
 }
@@ -94,10 +101,14 @@ def variant(name: str) -> tuple:
     if name.startswith("fast_g_width_") and width.isdigit() and int(width) >= 4:
         return (lambda: dataclasses.replace(get_spec("fast"), name=name, build_generator=functools.partial(
             fast.build_generator, width=int(width)))), "fast"
+    width = name.removeprefix("fast_d_width_")
+    if name.startswith("fast_d_width_") and width.isdigit() and int(width) >= 4:
+        return (lambda: dataclasses.replace(get_spec("fast"), name=name, build_discriminator=functools.partial(
+            fast.build_discriminator, width=int(width)))), "fast"
     if name.startswith("fast_anneal_") and name.removeprefix("fast_anneal_").isdigit():
         return (lambda: get_spec("fast")), "fast"
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}: expected one of {', '.join(sorted(VARIANTS))}, "
-                                     f"fast_K_clusters (K >= 2), fast_ema_D (0 < D < 1), fast_g_width_W or fast_anneal_N")
+                                     f"fast_K_clusters (K >= 2), fast_ema_D (0 < D < 1), fast_g_width_W, fast_d_width_W or fast_anneal_N")
 
 
 SETTABLE = ("lr_g", "lr_d", "beta1", "beta2", "batch_size")
@@ -132,20 +143,40 @@ def variant_name(name: str) -> str:
     return name
 
 
+def cluster_purity(code: ClusterCode, images: np.ndarray, labels: np.ndarray, image_shape: tuple) -> float:
+    """Share of `images` whose cluster's most common label is their own (1.0: pure clusters)."""
+    x = resize_batch(to_unit_range(images), image_shape)
+    clusters = np.concatenate([np.argmax(code.codes_of_images(x[i:i + 2048]).numpy(), axis=1)
+                               for i in range(0, len(images), 2048)])
+    counts = np.zeros((code.num_clusters, int(labels.max()) + 1))
+    np.add.at(counts, (clusters, labels.astype(int)), 1)
+    return float(counts.max(axis=1).sum() / len(images))
+
+
 def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
-                evaluator: Evaluator) -> list[dict]:
-    """Train variant `name` with `seed`; score it when it reaches each count in `updates`."""
+                evaluator: Evaluator, labels: np.ndarray | None = None) -> list[dict]:
+    """Train variant `name` with `seed`; score it when it reaches each count in `updates`.
+
+    `labels` (the training images' classes) train a label-conditioned variant only; for a
+    cluster-conditioned one they just measure how well the clusters separate the classes.
+    """
     make_spec, model = variant(name)
     spec = make_spec()
+    labels_for_purity, labels = labels, (labels if spec.needs_labels else None)
     cfg = TrainConfig(model=model, seed=seed, **settings(name)).resolved()
     keras.utils.set_random_seed(seed)
     step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size),
-                            cluster_images=lambda: cluster_sample(images, None, cfg.image_shape))
+                            cluster_images=lambda: cluster_sample(images, None, cfg.image_shape),
+                            labels=labels)
+    code = find_cluster_code(step.generator)
+    if isinstance(code, ClusterCode) and labels_for_purity is not None:
+        print(f"{name} seed {seed}: {code.num_clusters} clusters, label purity "
+              f"{cluster_purity(code, images, labels_for_purity, cfg.image_shape):.3f}", flush=True)
     rows, pending, seconds, epoch = [], sorted(updates), 0.0, 0
     start, last = anneal_start(name), max(updates)
     while pending:
         epoch += 1
-        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=seed + epoch)
+        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=seed + epoch, labels=labels)
         for metrics, took in step.run_batches(dataset):
             seconds += took
             done = int(step.step.numpy())
@@ -173,8 +204,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", type=variant_name, default=["fast", "fast_100_clusters"],
                         help=f"any of {', '.join(sorted(VARIANTS))}, fast_K_clusters (K clusters), "
-                        "fast_ema_D (moving average's decay capped at D), fast_g_width_W (generator "
-                        "width), fast_anneal_N (rates to zero from update N); NAME:key=value,... "
+                        "fast_ema_D (moving average's decay capped at D), fast_g_width_W and fast_d_width_W "
+                        "(generator and discriminator width), fast_anneal_N (rates to zero from update N); NAME:key=value,... "
                         "changes settings (lr_g, lr_d, beta1, beta2, batch_size)")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -189,7 +220,7 @@ def main() -> None:
           f"held-out images: score {evaluator.reference_figures()['classifier_score']:.2f}, coverage "
           f"{evaluator.coverage(data.reference[:1000])[1]:.3f}", flush=True)
     rows = [row for seed in args.seeds for name in args.variants
-            for row in run_variant(name, seed, args.updates, data.train, evaluator)]
+            for row in run_variant(name, seed, args.updates, data.train, evaluator, data.train_labels)]
     print(f"\n{'variant':<22}{'updates':>8}" + "".join(f"{'seed ' + str(s):>22}" for s in args.seeds)
           + f"{'mean':>22}   (classifier score / Fréchet distance / coverage)")
     for name in args.variants:

@@ -103,8 +103,12 @@ def test_splits_for_a_full_and_a_test_only_folder(tmp_path):
     assert classifier_slices(test_only) == (Slice("test", 0, 40), Slice("test", 40, 50))
     data = load_evaluation_data(str(tmp_path / "full"), heldout=Slice("test", 10, 20))
     assert data.reference_source == "MNIST test images 10..19" and len(data.train) == 60
+    assert np.array_equal(data.train_labels, np.arange(60) % 10)  # each image's own label
     data = load_evaluation_data(str(tmp_path / "test"), heldout=Slice("test", 40, 50))
     assert data.train_source == "MNIST test images 0..39" and len(data.train) == 40
+    assert np.array_equal(data.train_labels, np.arange(40) % 10)
+    data = load_evaluation_data(str(tmp_path / "test"), heldout=Slice("test", 10, 20))
+    assert np.array_equal(data.train_labels, np.delete(np.arange(50) % 10, np.s_[10:20]))
 
 
 def test_train_classifier_entry_point_records_a_full_folder_split(tmp_path, capsys):

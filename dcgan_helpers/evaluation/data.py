@@ -70,6 +70,7 @@ class EvaluationData:
     reference_source: str         # e.g. "MNIST test images 8000..9999"
     train_source: str
     dataset: str = "mnist"
+    train_labels: np.ndarray | None = None  # the training images' labels (class-conditional GANs)
 
 
 Splits = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -163,15 +164,15 @@ def load_evaluation_data(data_dir: str | None = None, heldout: Slice | None = No
         log.warning("%s would leave no training images; using %s as the reference instead",
                     heldout.describe(), ref_slice.describe())
     reference, reference_labels = ref_slice.take(*splits[ref_slice.split])
-    train_images, _ = splits[gan_split]
+    train_images, train_labels = splits[gan_split]
     train_source = f"{name} {gan_split} images 0..{n - 1}"
     if ref_slice.split == gan_split:  # never count a reference digit as a training image
         keep = np.ones(n, dtype=bool)
         keep[ref_slice.start:ref_slice.stop] = False
-        train_images = train_images[keep]
+        train_images, train_labels = train_images[keep], train_labels[keep]
         if ref_slice.stop == n:
             train_source = f"{name} {gan_split} images 0..{ref_slice.start - 1}"
         else:
             train_source += f" except {ref_slice.start}..{ref_slice.stop - 1}"
     return EvaluationData(reference, reference_labels, train_images, ref_slice.describe(),
-                          train_source, dataset)
+                          train_source, dataset, train_labels)
