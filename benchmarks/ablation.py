@@ -22,7 +22,7 @@ label purity (the labels describe the clusters; they never train a cluster varia
     python benchmarks/ablation.py --dataset fashion_mnist --variants fast fast:beta2=0.99 \\
         fast:lr_d=0.002 fast:lr_g=0.002 fast:beta1=0 fast_anneal_6000 fast_g_width_96 \\
         --seeds 0 --updates 3000 6000 12000
-    python benchmarks/ablation.py --dataset fashion_mnist --variants fast_d_width_128 \
+    python benchmarks/ablation.py --dataset fashion_mnist --variants fast_d_width_128 \\
         fast_d_width_96 fast_conditional --seeds 0 --updates 3000 6000 12000
 """
 
@@ -97,14 +97,11 @@ def variant(name: str) -> tuple:
     decay = name.removeprefix("fast_ema_")
     if name.startswith("fast_ema_") and decay.replace(".", "", 1).isdigit() and 0 < float(decay) < 1:
         return (lambda: dataclasses.replace(get_spec("fast"), name=name, ema_decay=float(decay))), "fast"
-    width = name.removeprefix("fast_g_width_")
-    if name.startswith("fast_g_width_") and width.isdigit() and int(width) >= 4:
-        return (lambda: dataclasses.replace(get_spec("fast"), name=name, build_generator=functools.partial(
-            fast.build_generator, width=int(width)))), "fast"
-    width = name.removeprefix("fast_d_width_")
-    if name.startswith("fast_d_width_") and width.isdigit() and int(width) >= 4:
-        return (lambda: dataclasses.replace(get_spec("fast"), name=name, build_discriminator=functools.partial(
-            fast.build_discriminator, width=int(width)))), "fast"
+    for prefix, builder in (("fast_g_width_", "build_generator"), ("fast_d_width_", "build_discriminator")):
+        width = name.removeprefix(prefix)
+        if name.startswith(prefix) and width.isdigit() and int(width) >= 4:
+            wider = {builder: functools.partial(getattr(fast, builder), width=int(width))}
+            return (lambda: dataclasses.replace(get_spec("fast"), name=name, **wider)), "fast"
     if name.startswith("fast_anneal_") and name.removeprefix("fast_anneal_").isdigit():
         return (lambda: get_spec("fast")), "fast"
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}: expected one of {', '.join(sorted(VARIANTS))}, "
@@ -162,21 +159,22 @@ def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,
     """
     make_spec, model = variant(name)
     spec = make_spec()
-    labels_for_purity, labels = labels, (labels if spec.needs_labels else None)
+    train_labels = labels if spec.needs_labels else None  # what the variant trains on
     cfg = TrainConfig(model=model, seed=seed, **settings(name)).resolved()
     keras.utils.set_random_seed(seed)
     step = build_train_step(spec, cfg, max(1, len(images) // cfg.batch_size),
                             cluster_images=lambda: cluster_sample(images, None, cfg.image_shape),
-                            labels=labels)
+                            labels=train_labels)
     code = find_cluster_code(step.generator)
-    if isinstance(code, ClusterCode) and labels_for_purity is not None:
+    if isinstance(code, ClusterCode) and labels is not None:
         print(f"{name} seed {seed}: {code.num_clusters} clusters, label purity "
-              f"{cluster_purity(code, images, labels_for_purity, cfg.image_shape):.3f}", flush=True)
+              f"{cluster_purity(code, images, labels, cfg.image_shape):.3f}", flush=True)
     rows, pending, seconds, epoch = [], sorted(updates), 0.0, 0
     start, last = anneal_start(name), max(updates)
     while pending:
         epoch += 1
-        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=seed + epoch, labels=labels)
+        dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=seed + epoch,
+                               labels=train_labels)
         for metrics, took in step.run_batches(dataset):
             seconds += took
             done = int(step.step.numpy())
