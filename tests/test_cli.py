@@ -28,7 +28,9 @@ def test_help_lists_every_option():
                 "--lr-d", "--beta1", "--seed", "--out", "--resume", "--dry-run", "--preset", "--max-minutes",
                 "--eval-every", "--strategy", "--xla", "--mixed-precision"):
         assert opt in out
-    assert "--num" in cli("generate", "--help").stdout and "--run" in cli("gif", "--help").stdout
+    generate_help = cli("generate", "--help").stdout
+    assert "--num" in generate_help and "--truncation" in generate_help
+    assert "--run" in cli("gif", "--help").stdout and "--truncation" in cli("evaluate", "--help").stdout
 
 
 def test_tutorial_on_mnist_two_epochs_resume_generate(tmp_path, mnist_dir):

@@ -170,3 +170,22 @@ def test_resuming_a_run_saved_with_another_number_of_clusters_is_refused(tmp_pat
         train(TrainConfig(epochs=1, **base), out, progress=False)
     with pytest.raises(ConfigError, match="5 k-means clusters.*--overwrite"):
         train(TrainConfig(epochs=2, **base), out, resume=True, progress=False)
+
+
+def test_truncation_narrows_the_noise_but_keeps_the_clusters_drawn():
+    from dcgan_helpers.sampling import generate, truncate_noise
+
+    generator, _ = get_spec("fast").build()
+    code = find_cluster_code(generator)
+    code.frequencies.assign(np.full(code.num_clusters, 1.0 / code.num_clusters, np.float32))
+    z = tf.random.stateless_normal([4000, 100], seed=(5, 6))
+    narrow = truncate_noise(z, 0.5, keep_first=True)
+    np.testing.assert_array_equal(code.codes_of_noise(narrow).numpy(), code.codes_of_noise(z).numpy())
+    np.testing.assert_allclose(narrow[:, 1:].numpy(), 0.5 * z[:, 1:].numpy())
+    np.testing.assert_allclose(truncate_noise(z, 0.5).numpy(), 0.5 * z.numpy())  # unconditional: all of it
+    assert truncate_noise(z, 1.0) is z
+    full, half = generate(generator, 8, seed=3), generate(generator, 8, seed=3, truncation=0.5)
+    assert full.shape == half.shape and not np.allclose(full, half)
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ConfigError, match=r"--truncation must be in \(0, 1\]"):
+            generate(generator, 8, truncation=bad)

@@ -238,6 +238,14 @@ def test_command_scores_a_saved_generator(tmp_path, mnist_folder, capsys):
     assert "scored 64 images from" in capsys.readouterr().out
 
 
+def test_command_refuses_truncation_for_images_already_drawn(tmp_path, mnist_folder):
+    npy = tmp_path / "samples.npy"
+    np.save(npy, np.zeros((8, 28, 28, 1), np.float32))
+    with pytest.raises(ConfigError) as info:
+        command.run(_parse(["--images", str(npy), "--truncation", "0.8", "--data-dir", mnist_folder]))
+    assert "generate --truncation" in str(info.value) and "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("shape", [(5, 28, 28, 3), (28, 28), (0, 28, 28, 1)])
 def test_command_rejects_a_bad_npy_shape_in_one_line(tmp_path, shape, mnist_folder):
     npy = tmp_path / "bad.npy"

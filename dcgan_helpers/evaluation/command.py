@@ -4,6 +4,7 @@
     python -m dcgan_helpers evaluate --run runs/fashion        # judged as Fashion-MNIST
     python -m dcgan_helpers evaluate --generator generator.keras --data-dir DIR
     python -m dcgan_helpers evaluate --images samples.npy --dataset fashion_mnist
+    python -m dcgan_helpers evaluate --run runs/mnist --truncation 0.8   # narrower noise
 
 The images are judged by the classifier of the run's dataset (--dataset for a bare
 generator or .npy, default mnist); a dataset without one (a folder of your own images) is
@@ -61,6 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     e.add_argument("--noise", choices=["normal", "uniform"],
                    help="noise distribution (default: the run's; normal for a bare --generator)")
+    e.add_argument("--truncation", type=float, default=1.0,
+                   help="scale the noise by this factor in (0, 1] before generating (default 1: "
+                        "the noise as trained)")
     return e
 
 
@@ -99,8 +103,9 @@ def _samples(args: argparse.Namespace):
         generator, noise = load_generator(args.generator), "normal"
         source = args.generator
     noise = args.noise or noise
-    images = generate(generator, args.num, noise, args.seed)
-    return images, f"{source} ({noise} noise, seed {args.seed})", run_data_dir, run_dataset
+    images = generate(generator, args.num, noise, args.seed, truncation=args.truncation)
+    truncated = f", truncation {args.truncation:g}" if args.truncation != 1 else ""
+    return images, f"{source} ({noise} noise, seed {args.seed}{truncated})", run_data_dir, run_dataset
 
 
 def _run_data(run_dir: str) -> tuple[str, str | None]:
@@ -123,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--json {args.json} is a folder; give a file name ending in .json")
     if args.dataset:
         check_dataset(args.dataset)  # before any generator is loaded
+    if args.images and args.truncation != 1:
+        raise ConfigError("--truncation scales the noise of a generator; --images are already drawn "
+                          "(generate them with `generate --truncation` instead)")
     images, source, run_data_dir, run_dataset = _samples(args)
     dataset = args.dataset or (require_judge(
         run_dataset, "look at its sample grids, or pass --dataset mnist to score them as digits "
