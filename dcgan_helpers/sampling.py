@@ -66,8 +66,8 @@ def generate(generator: keras.Model, num: int, noise: str = "normal", seed: int 
         raise ConfigError(f"--num must be at least 1, got {num}")
     latent_dim = int(generator.input_shape[-1])
     z = sample_noise(num, latent_dim, noise, (seed, 7))
+    code = find_cluster_code(generator)  # None unless conditioned on clusters or labels
     if categories is not None:
-        code = find_cluster_code(generator)
         if code is None:
             raise ConfigError("this generator is not conditioned on labels or clusters, so it cannot "
                               "be asked for a digit; train --model fast_conditional for that")
@@ -75,7 +75,7 @@ def generate(generator: keras.Model, num: int, noise: str = "normal", seed: int 
             raise ConfigError("asking for a category needs normal noise")
         wanted = np.resize(np.asarray(categories, dtype=np.int64), num)  # repeated to fill num
         z = tf.constant(code.noise_for(wanted, z.numpy()))
-    z = truncate_noise(z, truncation, keep_first=find_cluster_code(generator) is not None)
+    z = truncate_noise(z, truncation, keep_first=code is not None)
     out = [generator(z[i:i + batch_size], training=False).numpy()
            for i in range(0, num, batch_size)]
     return np.concatenate(out).astype(np.float32)
