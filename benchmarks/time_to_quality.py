@@ -16,6 +16,9 @@ prints both clocks:
 `git worktree` of it, in the same run), so the two clocks compare code, not days.
 `--fixed-cost` also times the `train --preset fast` command itself against
 `python -c "import tensorflow"`: its fixed cost is its wall-clock minus its training time.
+The commands run in `--fixed-cost-rounds` interleaved rounds (each once per round, so a drift
+of the machine's speed touches all alike); the table gives medians, and the ratio to the
+import as the median and range of the rounds' ratios.
 
 The GANs train on the images the classifier was trained on (MNIST: test images 0..7999
 here, the held-out 8000..9999 being the reference; Fashion-MNIST: the 60,000 training
@@ -24,6 +27,8 @@ images, the 10,000 test images being the reference).
     python benchmarks/time_to_quality.py --data-dir ../shared/data/mnist --budget 300
     python benchmarks/time_to_quality.py --recipes fast --budget 60 --eval-every 5 \\
         --baseline 8ab5def --fixed-cost --data-dir ../shared/data/mnist
+    python benchmarks/time_to_quality.py --recipes --baseline 8ab5def --fixed-cost 0.5 \\
+        --fixed-cost-rounds 5 --data-dir ../shared/data/mnist
     python benchmarks/time_to_quality.py --dataset fashion_mnist --budget 300
 """
 
@@ -225,15 +230,31 @@ def run_worker(code: str, recipe: dict, args: argparse.Namespace) -> dict:
         return result
 
 
-def time_import_tensorflow(rounds: int = 3) -> float:
-    """Median wall-clock seconds of `python -c "import tensorflow"` in a fresh process."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import tensorflow"], check=True,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def time_import_tensorflow() -> float:
+    """Wall-clock seconds of `python -c "import tensorflow"` in a fresh process."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], check=True,
+                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True)
+    return time.perf_counter() - start
+
+
+def time_fixed_costs(codes: list[tuple[str, str]], args: argparse.Namespace, minutes: float,
+                     rounds: int) -> tuple[list[float], dict[str, list[dict]]]:
+    """`rounds` rounds of: `import tensorflow`, then `train --preset fast` with each code.
+
+    Interleaved, so that a drift of the machine's speed (2-4x between days, and more than
+    the differences measured within a day) touches every command alike. Returns the import
+    times and, per code tag, each round's `time_train_command` result with its `import`.
+    """
+    imports, runs = [], {tag: [] for tag, _ in codes}
+    for r in range(rounds):
+        imports.append(time_import_tensorflow())
+        for tag, code in codes:
+            runs[tag].append({**time_train_command(code, args, minutes), "import": imports[-1]})
+        print(f"  fixed-cost round {r + 1}/{rounds}: import {imports[-1]:.1f} s; " + "; ".join(
+            f"train{tag} {runs[tag][-1]['wall']:.1f} s wall, {runs[tag][-1]['training']:.1f} s training"
+            for tag, _ in codes), flush=True)
+    return imports, runs
 
 
 def time_train_command(code: str, args: argparse.Namespace, minutes: float) -> dict:
@@ -268,62 +289,8 @@ def first_reaching(points: list[dict], target: float) -> dict | None:
     return next((p for p in points if p["classifier_score"] >= target), None)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES,
-                        help=f"names ({', '.join(RECIPES)}) or model:key=value,... "
-                             f"(default: {' '.join(DEFAULT_RECIPES)})")
-    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
-    parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
-                        help="the dataset's IDX folder (default: $DCGAN_DATA_DIR; Fashion-MNIST "
-                             "also finds Debian's copy)")
-    parser.add_argument("--budget", type=float, default=300, help="training seconds per recipe")
-    parser.add_argument("--eval-every", type=float, default=30, help="training seconds between scores")
-    parser.add_argument("--target", type=float,
-                        help="classifier score to reach (default: 9.0 on MNIST; on Fashion-MNIST "
-                             "the real held-out images' score minus 0.5)")
-    parser.add_argument("--num", type=int, default=1000, help="samples per evaluation")
-    parser.add_argument("--stop-at-target", action="store_true", help="stop a recipe once it scores --target")
-    parser.add_argument("--baseline", metavar="COMMIT",
-                        help="also run the recipes with the code of this commit (e.g. 8ab5def)")
-    parser.add_argument("--fixed-cost", type=float, nargs="?", const=0.5, metavar="MINUTES",
-                        help="also time `train --preset fast --max-minutes MINUTES` (default 0.5) "
-                             "against `python -c 'import tensorflow'`")
-    parser.add_argument("--json", help="also write the curves as JSON")
-    parser.add_argument("--grids", help="folder for each recipe's final 8x8 sample grid (PNG)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        return worker(args)
-    if args.stop_at_target and args.target is None and args.dataset != "mnist":
-        raise SystemExit("--stop-at-target needs --target on this dataset")
-    if args.target is None and args.dataset == "mnist":
-        args.target = 9.0
-    if args.dataset != "mnist" and args.data_dir == os.environ.get("DCGAN_DATA_DIR"):
-        args.data_dir = None  # $DCGAN_DATA_DIR is the loader's to interpret (it may hold MNIST)
-
-    import platform
-
-    versions = [(None, "")] + ([(args.baseline, f" @ {args.baseline}")] if args.baseline else [])
-    print(f"{args.dataset}: {args.budget:g} s of training per recipe, scored every "
-          f"{args.eval_every:g} s; {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}); "
-          f"started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
-    results, fixed = {}, {}
-    for commit, tag in versions:
-        with code_at(commit) as code:
-            for text in args.recipes:
-                name = text + tag
-                print(f"{name}:", flush=True)
-                results[name] = run_worker(code, parse_recipe(text), args)
-                r = results[name]
-                print(f"  {r['settings']}" + (f"; diverged after {r['diverged_at']:.0f}s"
-                                               if r["diverged_at"] is not None else ""), flush=True)
-            if args.fixed_cost:
-                fixed["train --preset fast" + tag] = time_train_command(code, args, args.fixed_cost)
-    if args.fixed_cost:
-        fixed_import = time_import_tensorflow()
-
+def print_quality(results: dict, args: argparse.Namespace) -> None:
+    """The table of both clocks to the target and the final figures, one row per recipe."""
     ref = next(iter(results.values()))["reference"]
     if args.target is None:
         args.target = round(ref["classifier_score"] - 0.5, 2)
@@ -356,15 +323,93 @@ def main() -> None:
                 print(f"{text}: wall-clock to {t} is {new['wall'] / old['wall']:.2f}x that of "
                       f"{args.baseline} ({new['wall']:.1f} s against {old['wall']:.1f} s), "
                       f"{new['steps']} updates against {old['steps']}")
+
+
+def print_fixed_costs(imports: list[float], runs: dict[str, list[dict]]) -> None:
+    """Medians over the rounds; fixed cost / import is each round's ratio, median and range."""
+    med = statistics.median
+    rounds = f"{len(imports)} round" + ("s" if len(imports) > 1 else "")
+    print(f"\n{'command (median of ' + rounds + ')':<38}{'wall s':>8}{'training s':>12}"
+          f"{'fixed s':>9}{'fixed / import':>16}{'range':>13}{'updates':>9}")
+    name = 'python -c "import tensorflow"'
+    print(f"{name:<38}{med(imports):>8.1f}{'':>12}{med(imports):>9.1f}{1:>16.2f}{'':>13}")
+    for tag, rows in runs.items():
+        ratios = [(r["wall"] - r["training"]) / r["import"] for r in rows]
+        name = "train --preset fast" + tag
+        print(f"{name:<38}{med(r['wall'] for r in rows):>8.1f}{med(r['training'] for r in rows):>12.1f}"
+              f"{med(r['wall'] - r['training'] for r in rows):>9.1f}{med(ratios):>16.2f}"
+              f"{min(ratios):>7.2f}-{max(ratios):<5.2f}{int(med(r['steps'] for r in rows)):>9}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="*", default=DEFAULT_RECIPES,
+                        help=f"names ({', '.join(RECIPES)}) or model:key=value,... "
+                             f"(default: {' '.join(DEFAULT_RECIPES)}; none with --fixed-cost: "
+                             f"only the commands' fixed cost)")
+    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
+    parser.add_argument("--data-dir", default=os.environ.get("DCGAN_DATA_DIR"),
+                        help="the dataset's IDX folder (default: $DCGAN_DATA_DIR; Fashion-MNIST "
+                             "also finds Debian's copy)")
+    parser.add_argument("--budget", type=float, default=300, help="training seconds per recipe")
+    parser.add_argument("--eval-every", type=float, default=30, help="training seconds between scores")
+    parser.add_argument("--target", type=float,
+                        help="classifier score to reach (default: 9.0 on MNIST; on Fashion-MNIST "
+                             "the real held-out images' score minus 0.5)")
+    parser.add_argument("--num", type=int, default=1000, help="samples per evaluation")
+    parser.add_argument("--stop-at-target", action="store_true", help="stop a recipe once it scores --target")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="also run the recipes with the code of this commit (e.g. 8ab5def)")
+    parser.add_argument("--fixed-cost", type=float, nargs="?", const=0.5, metavar="MINUTES",
+                        help="also time `train --preset fast --max-minutes MINUTES` (default 0.5) "
+                             "against `python -c 'import tensorflow'`")
+    parser.add_argument("--fixed-cost-rounds", type=int, default=3, metavar="N",
+                        help="rounds of the fixed-cost timing, each command once per round (default 3)")
+    parser.add_argument("--json", help="also write the curves as JSON")
+    parser.add_argument("--grids", help="folder for each recipe's final 8x8 sample grid (PNG)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    if not args.recipes and not args.fixed_cost:
+        raise SystemExit("nothing to run: name --recipes, or ask for --fixed-cost")
+    if args.fixed_cost_rounds < 1:
+        raise SystemExit("--fixed-cost-rounds must be at least 1")
+    if args.stop_at_target and args.target is None and args.dataset != "mnist":
+        raise SystemExit("--stop-at-target needs --target on this dataset")
+    if args.target is None and args.dataset == "mnist":
+        args.target = 9.0
+    if args.dataset != "mnist" and args.data_dir == os.environ.get("DCGAN_DATA_DIR"):
+        args.data_dir = None  # $DCGAN_DATA_DIR is the loader's to interpret (it may hold MNIST)
+
+    import platform
+
+    versions = [(None, "")] + ([(args.baseline, f" @ {args.baseline}")] if args.baseline else [])
+    what = (f"{args.budget:g} s of training per recipe, scored every {args.eval_every:g} s" if args.recipes
+            else f"the fixed cost of `train --preset fast --max-minutes {args.fixed_cost:g}`, "
+                 f"{args.fixed_cost_rounds} rounds")
+    print(f"{args.dataset}: {what}; {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}); "
+          f"started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
+    results = {}
+    for commit, tag in versions:
+        with code_at(commit) as code:
+            for text in args.recipes:
+                name = text + tag
+                print(f"{name}:", flush=True)
+                results[name] = run_worker(code, parse_recipe(text), args)
+                r = results[name]
+                print(f"  {r['settings']}" + (f"; diverged after {r['diverged_at']:.0f}s"
+                                               if r["diverged_at"] is not None else ""), flush=True)
     if args.fixed_cost:
-        print(f"\n{'command':<34}{'wall s':>8}{'training s':>12}{'fixed s':>9}{'fixed / import':>16}{'updates':>9}")
-        name = 'python -c "import tensorflow"'
-        print(f"{name:<34}{fixed_import:>8.1f}{'':>12}{fixed_import:>9.1f}{1:>16.2f}")
-        for name, f in fixed.items():
-            cost = f["wall"] - f["training"]
-            print(f"{name:<34}{f['wall']:>8.1f}{f['training']:>12.1f}{cost:>9.1f}"
-                  f"{cost / fixed_import:>16.2f}{f['steps']:>9}")
-    if args.grids:
+        with contextlib.ExitStack() as stack:
+            codes = [(tag, stack.enter_context(code_at(commit))) for commit, tag in versions]
+            imports, fixed = time_fixed_costs(codes, args, args.fixed_cost, args.fixed_cost_rounds)
+    if results:
+        print_quality(results, args)
+    if args.fixed_cost:
+        print_fixed_costs(imports, fixed)
+    if args.grids and results:
         from dcgan_helpers.images import save_grid
 
         for name, r in results.items():
