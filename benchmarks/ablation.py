@@ -145,9 +145,14 @@ def cluster_purity(code: ClusterCode, images: np.ndarray, labels: np.ndarray, im
     x = resize_batch(to_unit_range(images), image_shape)
     clusters = np.concatenate([np.argmax(code.codes_of_images(x[i:i + 2048]).numpy(), axis=1)
                                for i in range(0, len(images), 2048)])
-    counts = np.zeros((code.num_clusters, int(labels.max()) + 1))
+    return label_purity(clusters, labels, code.num_clusters)
+
+
+def label_purity(clusters: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Share of rows whose cluster (of `k`) has their label as its most common one."""
+    counts = np.zeros((k, int(labels.max()) + 1))
     np.add.at(counts, (clusters, labels.astype(int)), 1)
-    return float(counts.max(axis=1).sum() / len(images))
+    return float(counts.max(axis=1).sum() / len(clusters))
 
 
 def run_variant(name: str, seed: int, updates: list[int], images: np.ndarray,

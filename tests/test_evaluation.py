@@ -204,6 +204,20 @@ def test_frechet_and_nearest_neighbour_building_blocks():
                                brute, rtol=1e-5)
 
 
+def test_the_score_splits_into_class_spread_minus_per_image_doubt():
+    from dcgan_helpers.evaluation.metrics import score_from_probs, score_parts
+
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet(np.full(10, 0.3), size=500)
+    spread, doubt = score_parts(probs)
+    assert np.exp(spread - doubt) == pytest.approx(score_from_probs(probs), rel=1e-9)
+    sure = np.eye(10)[rng.integers(0, 10, 1000)]  # every image sure of its class, classes even
+    assert score_parts(sure)[1] == pytest.approx(0.0, abs=1e-6)
+    assert score_parts(sure)[0] == pytest.approx(np.log(10), abs=0.01)
+    one_class = np.tile(probs[:1], (50, 1))  # all alike: no spread beyond the images' own doubt
+    assert score_parts(one_class)[0] == pytest.approx(score_parts(one_class)[1], rel=1e-9)
+
+
 # --- the evaluate command ---------------------------------------------------------------
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -42,6 +42,17 @@ def score_from_probs(probs: np.ndarray) -> float:
     return float(np.exp(kl.mean()))
 
 
+def score_parts(probs: np.ndarray) -> tuple[float, float]:
+    """(H(y), mean H(y|x)) in nats, the two parts of the score: exp(H(y) - H(y|x)).
+
+    H(y) is the entropy of the mean class probabilities (how evenly the classes are drawn,
+    at most log 10), H(y|x) the mean entropy of each image's (how unsure the classifier is).
+    """
+    p = np.clip(np.asarray(probs, dtype=np.float64), EPS, 1.0)
+    marginal = p.mean(axis=0)
+    return float(-np.sum(marginal * np.log(marginal))), float(-np.sum(p * np.log(p), axis=1).mean())
+
+
 def shares_from_probs(probs: np.ndarray) -> list[float]:
     """Share of samples whose most likely class is 0, 1, ..., 9 (sums to 1)."""
     counts = np.bincount(np.argmax(probs, axis=1), minlength=probs.shape[1])
