@@ -10,7 +10,9 @@ their mean per-sample entropy. This script measures the two things that decide i
   trained discriminator computes (its last hidden layer, unit length, 64 PCA dimensions).
   The labels only measure the clusters, as in `ablation.py`; nothing here trains on them.
 - with `--run`, the two parts of its samples' score, and the per-sample entropy of each
-  class, beside the same figures for real held-out images.
+  class, beside the same figures for real held-out images; and the score and Fréchet
+  distance of the run's cluster centroids themselves (blurred means of their images,
+  drawn with the clusters' shares): how far the clusters alone go, without the GAN.
 
     python benchmarks/cluster_purity.py --dataset fashion_mnist --run runs/fashion_fast
     python benchmarks/cluster_purity.py --data-dir ../shared/data/mnist --run runs/mnist_fast
@@ -33,9 +35,9 @@ from dcgan_helpers.config import TrainConfig  # noqa: E402
 from dcgan_helpers.evaluation.classifier import load_classifier, predict  # noqa: E402
 from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
 from dcgan_helpers.evaluation.images import prepare_images  # noqa: E402
-from dcgan_helpers.evaluation.metrics import score_from_probs, score_parts  # noqa: E402
+from dcgan_helpers.evaluation.metrics import Evaluator, score_from_probs, score_parts  # noqa: E402
 from dcgan_helpers.models import get_spec  # noqa: E402
-from dcgan_helpers.models.clusters import ClusterCode, fit_clusters, kmeans, sq_distances  # noqa: E402
+from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code, fit_clusters, kmeans, sq_distances  # noqa: E402
 from dcgan_helpers.sampling import generate, generator_from_run  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +98,20 @@ def print_score_parts(run_dir: str, reference: np.ndarray, classifier: keras.Mod
         print(f"  {c:>5}  {cells[0]:7.3f}  {cells[1]:5.3f}")
 
 
+def print_centroid_figures(run_dir: str, evaluator: Evaluator, num: int) -> None:
+    generator, _ = generator_from_run(run_dir)
+    code = find_cluster_code(generator)
+    if not isinstance(code, ClusterCode):
+        return
+    shares = code.frequencies.numpy().astype(np.float64)
+    drawn = np.random.default_rng(1).choice(len(shares), num, p=shares / shares.sum())
+    figures = evaluator.evaluate(code.centroids.numpy()[drawn].reshape(num, *generator.output_shape[1:]))
+    print(f"\n{num} of the run's cluster centroids, drawn with their shares: score "
+          f"{figures['classifier_score']:.2f}, Fréchet distance {figures['frechet_distance']:.1f} "
+          f"(real held-out images: {evaluator.reference_figures()['classifier_score']:.2f}, "
+          f"{evaluator.reference_figures()['frechet_distance']:.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
@@ -128,7 +144,9 @@ def main() -> None:
     for name, measure in rows:
         print(f"  {name:<40} {measure():.3f}", flush=True)
     if args.run:
-        print_score_parts(args.run, data.reference, load_classifier(dataset=args.dataset), 2000)
+        classifier = load_classifier(dataset=args.dataset)
+        print_score_parts(args.run, data.reference, classifier, 2000)
+        print_centroid_figures(args.run, Evaluator(data.reference, data.train, classifier), 1000)
 
 
 if __name__ == "__main__":
