@@ -30,6 +30,7 @@ images, the 10,000 test images being the reference).
     python benchmarks/time_to_quality.py --recipes --baseline 8ab5def --fixed-cost 0.5 \\
         --fixed-cost-rounds 5 --data-dir ../shared/data/mnist
     python benchmarks/time_to_quality.py --dataset fashion_mnist --budget 300
+    python benchmarks/time_to_quality.py --recipes fast fast_400_clusters --data-dir ../shared/data/mnist
 """
 
 from __future__ import annotations
@@ -76,6 +77,19 @@ def parse_recipe(text: str) -> dict:
 
 
 # --------------------------------------------------------------------------- the worker
+def ablation_variant(name: str):
+    """(spec, registry model whose settings it trains with) of ablation.py's variant `name`."""
+    sys.path.insert(0, HERE)
+    try:
+        from ablation import variant
+        make_spec, model = variant(name)
+    except ImportError as e:  # --baseline: an older commit's package lacks what ablation.py needs
+        raise SystemExit(f"{name}: ablation.py's variants run with this checkout's code only ({e})") from None
+    except argparse.ArgumentTypeError as e:
+        raise SystemExit(f"{name}: not a model or recipe; {e}") from None
+    return make_spec(), model
+
+
 def worker(args: argparse.Namespace) -> None:
     """One recipe in this (fresh) process; writes its points and clocks to `args.worker_out`."""
     launched = float(os.environ.get(LAUNCHED_ENV, time.time()))
@@ -126,14 +140,19 @@ def worker(args: argparse.Namespace) -> None:
         print(f"  {p.seconds:6.1f}s  step {p.steps:6d}  score {p.classifier_score:5.2f}  "
               f"FD {p.frechet_distance:8.2f}", flush=True)
 
-    cfg = TrainConfig(**json.loads(args.worker))
-    from dcgan_helpers.models import get_spec
+    from dcgan_helpers.models import get_spec, model_names
 
-    conditional = getattr(get_spec(cfg.model), "needs_labels", False)  # fast_conditional
+    fields = json.loads(args.worker)
+    spec = None  # a registry model's; else one of ablation.py's variants (fast_400_clusters, ...)
+    if fields["model"] not in model_names():
+        spec, fields["model"] = ablation_variant(fields["model"])
+    cfg = TrainConfig(**fields)
+    conditional = getattr(spec or get_spec(cfg.model), "needs_labels", False)  # fast_conditional
     run = timed.train_for_time(cfg, images, evaluator, args.budget, args.eval_every,
                                num_samples=args.num, on_point=on_point,
                                stop_at_score=args.target if args.stop_at_target else None,
-                               **({"labels": labels} if conditional else {}))
+                               **({"labels": labels} if conditional else {}),
+                               **({"spec": spec} if spec is not None else {}))
     save_seconds = _save_seconds(run.sampler)
     r = run.config
     out = {
@@ -342,7 +361,8 @@ def print_fixed_costs(imports: list[float], runs: dict[str, list[dict]]) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="*", default=DEFAULT_RECIPES,
-                        help=f"names ({', '.join(RECIPES)}) or model:key=value,... "
+                        help=f"names ({', '.join(RECIPES)}), model:key=value,... or a variant of "
+                             f"ablation.py (fast_400_clusters, ...) "
                              f"(default: {' '.join(DEFAULT_RECIPES)}; none with --fixed-cost: "
                              f"only the commands' fixed cost)")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
