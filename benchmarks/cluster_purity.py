@@ -35,7 +35,7 @@ from dcgan_helpers.config import TrainConfig  # noqa: E402
 from dcgan_helpers.evaluation.classifier import load_classifier, predict  # noqa: E402
 from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
 from dcgan_helpers.evaluation.images import prepare_images  # noqa: E402
-from dcgan_helpers.evaluation.metrics import Evaluator, score_from_probs, score_parts  # noqa: E402
+from dcgan_helpers.evaluation.metrics import Evaluator, entropies, score_from_probs, score_parts  # noqa: E402
 from dcgan_helpers.models import get_spec  # noqa: E402
 from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code, fit_clusters, kmeans, sq_distances  # noqa: E402
 from dcgan_helpers.sampling import generate, generator_from_run  # noqa: E402
@@ -77,13 +77,8 @@ def discriminator_features(run_dir: str, images: np.ndarray) -> np.ndarray:
     return keras.Model(image_input, hidden.output).predict(images, batch_size=1000, verbose=0)
 
 
-def entropies(probs: np.ndarray) -> np.ndarray:
-    """Entropy (nats) of each row of class probabilities."""
-    return -(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(axis=1)
-
-
-def print_score_parts(run_dir: str, reference: np.ndarray, classifier: keras.Model, num: int) -> None:
-    generator, _ = generator_from_run(run_dir)
+def print_score_parts(generator: keras.Model, run_dir: str, reference: np.ndarray,
+                      classifier: keras.Model, num: int) -> None:
     _, fake = predict(classifier, prepare_images(generate(generator, num, seed=1)))
     _, real = predict(classifier, prepare_images(reference[:num]))
     print(f"\nthe score's parts, {num} samples of {run_dir} and {num} real held-out images:")
@@ -98,8 +93,7 @@ def print_score_parts(run_dir: str, reference: np.ndarray, classifier: keras.Mod
         print(f"  {c:>5}  {cells[0]:7.3f}  {cells[1]:5.3f}")
 
 
-def print_centroid_figures(run_dir: str, evaluator: Evaluator, num: int) -> None:
-    generator, _ = generator_from_run(run_dir)
+def print_centroid_figures(generator: keras.Model, evaluator: Evaluator, num: int) -> None:
     code = find_cluster_code(generator)
     if not isinstance(code, ClusterCode):
         return
@@ -144,9 +138,10 @@ def main() -> None:
     for name, measure in rows:
         print(f"  {name:<40} {measure():.3f}", flush=True)
     if args.run:
+        generator, _ = generator_from_run(args.run)
         classifier = load_classifier(dataset=args.dataset)
-        print_score_parts(args.run, data.reference, classifier, 2000)
-        print_centroid_figures(args.run, Evaluator(data.reference, data.train, classifier), 1000)
+        print_score_parts(generator, args.run, data.reference, classifier, 2000)
+        print_centroid_figures(generator, Evaluator(data.reference, data.train, classifier), 1000)
 
 
 if __name__ == "__main__":

@@ -48,9 +48,14 @@ def score_parts(probs: np.ndarray) -> tuple[float, float]:
     H(y) is the entropy of the mean class probabilities (how evenly the classes are drawn,
     at most log 10), H(y|x) the mean entropy of each image's (how unsure the classifier is).
     """
+    p = np.asarray(probs, dtype=np.float64)
+    return float(entropies(p.mean(axis=0, keepdims=True))[0]), float(entropies(p).mean())
+
+
+def entropies(probs: np.ndarray) -> np.ndarray:
+    """The entropy (nats) of each row of class probabilities (N, classes)."""
     p = np.clip(np.asarray(probs, dtype=np.float64), EPS, 1.0)
-    marginal = p.mean(axis=0)
-    return float(-np.sum(marginal * np.log(marginal))), float(-np.sum(p * np.log(p), axis=1).mean())
+    return -np.sum(p * np.log(p), axis=1)
 
 
 def shares_from_probs(probs: np.ndarray) -> list[float]:
