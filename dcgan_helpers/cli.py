@@ -7,6 +7,7 @@ is instant, and user mistakes print one line starting with "error:" (exit code 2
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shlex
@@ -15,7 +16,7 @@ import sys
 from .evaluation import command as evaluate_command
 from .quiet import import_tensorflow
 
-MODEL_NAMES = ["fast", "fast_conditional", "fast_unconditional", "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla"]
+MODEL_NAMES = ["fast", "fast_class_clusters", "fast_conditional", "fast_unconditional", "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla"]
 DATASET_NAMES = ["celeba", "digits", "fashion_mnist", "folder", "mnist"]
 
 
@@ -36,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a GAN; every epoch writes a sample grid and a log row, "
                                    "checkpoints let --resume continue after an interruption.")
     t.add_argument("--model", choices=MODEL_NAMES,
-                   help="architecture (default: tutorial, the TensorFlow DCGAN tutorial; "
-                        "fast with --preset fast)")
+                   help="architecture (default: tutorial, the TensorFlow DCGAN tutorial; with "
+                        "--preset fast: fast_class_clusters on labelled datasets, else fast)")
     t.add_argument("--dataset", default="digits", choices=DATASET_NAMES,
                    help="training images (default: digits, bundled with scikit-learn, no download; "
                         "folder: your own images in --data-dir; celeba: a CelebA folder in --data-dir, "
@@ -58,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "converted once, reused afterwards")
     t.add_argument("--preset", choices=["published", "fast"], default="published",
                    help="'published': the model's source recipe; 'fast': this project's CPU recipe "
-                        "(model 'fast', 5 minutes of training; measured in benchmarks/); explicit "
-                        "flags override either")
+                        "(5 minutes of training; k-means clusters fitted within each class on "
+                        "mnist, fashion_mnist and digits, to all images on a folder; measured in "
+                        "benchmarks/); explicit flags override either")
     t.add_argument("--epochs", type=int, help="total epochs (default: the model's published value)")
     t.add_argument("--batch-size", type=int, help="global batch size (default: published value)")
     t.add_argument("--lr-g", type=float, help="generator learning rate (Adam)")
@@ -163,7 +165,7 @@ def _train(args: argparse.Namespace) -> int:
     from .images import grid_files, make_gif
     from .run import train
 
-    model = args.model or ("fast" if args.preset == "fast" else "tutorial")
+    model = args.model or _default_model(args)
     if args.preset == "fast" and args.max_minutes is None and args.epochs is None:
         args.max_minutes = 5.0  # the recipe is tuned for a 5-minute budget
     config = TrainConfig(
@@ -192,6 +194,21 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained {result.epochs_done} epochs ({result.steps_done} steps) in {args.out}: "
           f"generator.keras, log.csv, grids/, checkpoints/, losses.png, training.gif")
     return 0
+
+
+def _default_model(args: argparse.Namespace) -> str:
+    """The model when --model is not given: a resumed run's own (so a run trained before
+    --preset fast picked another model for its dataset continues as it was), else the preset's."""
+    from .models import preset_model
+    from .run_folder import RUN_FILE
+
+    if args.resume:
+        try:
+            with open(os.path.join(args.out, RUN_FILE)) as f:
+                return str(json.load(f)["model"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no run there, or a damaged run.json: train() says which, with what to do
+    return preset_model(args.preset, args.dataset)
 
 
 def _celeba_data(args: argparse.Namespace, config) -> dict:

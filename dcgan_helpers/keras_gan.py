@@ -210,8 +210,9 @@ def build_gan(config: TrainConfig, steps_per_epoch: int, *,
     The same models, optimizers (learning-rate decay over `steps_per_epoch` included) and
     moving average; for `fast`, k-means is fitted to `cluster_images()` (images in [-1, 1],
     e.g. `run.cluster_sample(train_images, None, config.image_shape)`); for
-    `fast_conditional` the shares of the training `labels` are counted, and fit() then
-    reads (images, labels) batches (`pipeline.make_dataset(..., labels=labels)`).
+    `fast_conditional` the shares of the training `labels` are counted; `fast_class_clusters`
+    needs both (k-means within each class). Models that need labels then read (images,
+    labels) batches in fit() (`pipeline.make_dataset(..., labels=labels)`).
     """
     from .run import build_train_step  # run imports the data and checkpoint modules
 

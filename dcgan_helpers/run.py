@@ -36,7 +36,8 @@ from .distribute import synchronize_batch_norm
 from .errors import ConfigError, StorageError
 from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
-from .models.clusters import ClusterCode, find_cluster_code, fit_clusters, fit_label_shares, needs_labels
+from .models.clusters import (ClassClusterCode, ClusterCode, find_cluster_code, fit_class_clusters, fit_clusters,
+                              fit_label_shares, needs_labels)
 from .noise import sample_noise
 from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
 from .run_folder import RUN_FILE, RunFolder
@@ -121,12 +122,26 @@ def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
     statistics of the global batch. For a cluster-conditioned model (fast), k-means is
     fitted to the images `cluster_images()` returns (float in [-1, 1]) before the step
     copies the generator for its moving average; for a label-conditioned one
-    (fast_conditional) the shares of the training `labels` are counted instead. Pass
-    `cluster_images=None` when a checkpoint will restore the clusters.
+    (fast_conditional) the shares of the training `labels` are counted instead; for one with
+    clusters within classes (fast_class_clusters) k-means is fitted within each class, the
+    labels of `cluster_images()` being `labels[cluster_pick(len(labels), len(images))]`
+    (as `cluster_sample` picks them). Pass `cluster_images=None` when a checkpoint will
+    restore the clusters.
     """
     generator, discriminator = build_models(spec, cfg)
     code = find_cluster_code(generator)
-    if needs_labels(code):
+    if isinstance(code, ClassClusterCode):
+        if cluster_images is not None:
+            if labels is None:
+                raise ConfigError(f"model {cfg.model!r} fits its clusters within classes; train it on a "
+                                  f"dataset with labels (mnist, fashion_mnist, digits), or use model 'fast'")
+            started = time.perf_counter()
+            images = cluster_images()
+            fit_class_clusters(code, images, np.asarray(labels)[cluster_pick(len(labels), len(images))],
+                               seed=cfg.seed)
+            log.info("fitted %d k-means clusters within %d classes to %d images in %.1fs", code.num_clusters,
+                     len(np.unique(labels)), len(images), time.perf_counter() - started)
+    elif needs_labels(code):
         if labels is not None:
             fit_label_shares(code, labels)
         elif cluster_images is not None:  # a fresh start, and nothing to count
@@ -156,6 +171,14 @@ def _cluster_count(generator: keras.Model) -> int:
     return code.num_clusters if isinstance(code, ClusterCode) else 0
 
 
+def cluster_pick(num_images: int, max_images: int = 10_000) -> np.ndarray | slice:
+    """Which of `num_images` training images k-means is fitted to: a fixed random sample
+    of `max_images` (the same for the images and their labels), or all of them."""
+    if num_images <= max_images:
+        return slice(None)
+    return np.random.default_rng(0).choice(num_images, max_images, replace=False)
+
+
 def cluster_sample(train_images: np.ndarray | None,
                    dataset_fn: Callable[[int], tf.data.Dataset] | None,
                    image_shape: tuple, max_images: int = 10_000) -> np.ndarray:
@@ -164,8 +187,7 @@ def cluster_sample(train_images: np.ndarray | None,
     From `train_images` (uint8) when given, else from the first batches of `dataset_fn(0)`.
     """
     if train_images is not None:
-        rng = np.random.default_rng(0)
-        pick = rng.choice(len(train_images), max_images, replace=False) if len(train_images) > max_images else slice(None)
+        pick = cluster_pick(len(train_images), max_images)
         return resize_batch(to_unit_range(train_images[pick]), image_shape).numpy()
     batches, count = [], 0
     for batch in dataset_fn(0):

@@ -59,7 +59,7 @@ def generate(generator: keras.Model, num: int, noise: str = "normal", seed: int 
     """`num` images (N, H, W, C) in [-1, 1] from noise drawn with `seed`, in batches.
 
     `categories` (N ints) asks a conditioned generator for chosen categories: digits for
-    `fast_conditional`, clusters for `fast`; see `categories_from_text` for "0-9" or "3,7".
+    `fast_conditional` and `fast_class_clusters`, clusters for `fast`; see `categories_from_text` for "0-9" or "3,7".
     `truncation` below 1 draws from a narrower noise cloud (`truncate_noise`).
     """
     if num < 1:
@@ -70,7 +70,7 @@ def generate(generator: keras.Model, num: int, noise: str = "normal", seed: int 
     if categories is not None:
         if code is None:
             raise ConfigError("this generator is not conditioned on labels or clusters, so it cannot "
-                              "be asked for a digit; train --model fast_conditional for that")
+                              "be asked for a digit; train it with --preset fast on a labelled dataset for that")
         if noise != "normal":
             raise ConfigError("asking for a category needs normal noise")
         wanted = np.resize(np.asarray(categories, dtype=np.int64), num)  # repeated to fill num

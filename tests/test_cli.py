@@ -125,7 +125,7 @@ def test_unknown_names_list_the_known_ones(tmp_path):
     proc = cli("train", "--dataset", "cifar", "--out", str(tmp_path / "r"), check=False)
     assert proc.returncode == 2 and "choose from 'celeba', 'digits', 'fashion_mnist', 'folder', 'mnist'" in proc.stderr
     proc = cli("train", "--model", "big", "--out", str(tmp_path / "r"), check=False)
-    assert proc.returncode == 2 and "choose from 'fast', 'fast_conditional', 'fast_unconditional', 'gans_in_action'" in proc.stderr
+    assert proc.returncode == 2 and "choose from 'fast', 'fast_class_clusters', 'fast_conditional', 'fast_unconditional', 'gans_in_action'" in proc.stderr
 
 
 def test_generate_refuses_to_overwrite_and_bad_extension(tmp_path):

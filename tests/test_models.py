@@ -122,7 +122,7 @@ def test_recipes_from_sources():
 
 
 def test_unknown_model():
-    with pytest.raises(ConfigError, match="unknown model 'big'; known models: fast, fast_conditional, fast_unconditional, gans_in_action"):
+    with pytest.raises(ConfigError, match="unknown model 'big'; known models: fast, fast_class_clusters, fast_conditional, fast_unconditional, gans_in_action"):
         get_spec("big")
 
 

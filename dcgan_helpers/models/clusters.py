@@ -17,6 +17,8 @@ turns the first noise value into a cluster index, so sampling, interpolation and
 class-conditional GAN (model `fast_conditional`), the ceiling the clusters approach, which
 needs what they do not: labelled training images. Both are `CategoryCode`s, and
 `CategoryCode.noise_for` turns noise into noise that draws chosen categories (a digit on demand).
+`ClassClusterCode` joins the two when the images have labels: k-means clusters fitted within
+each class, so no cluster mixes two classes (what `--preset fast` trains on labelled data).
 """
 
 from __future__ import annotations
@@ -70,20 +72,26 @@ class CategoryCode(layers.Layer):
         from scipy.special import ndtr, ndtri
 
         categories = np.asarray(categories, dtype=np.int64)
-        shares = np.asarray(self.frequencies.numpy(), dtype=np.float64)
+        starts, shares = self.category_slices()
         if categories.ndim != 1 or len(categories) != len(noise):
             raise ConfigError(f"expected one category per noise vector, got {categories.shape} "
                               f"for {len(noise)} vectors")
-        bad = sorted({int(c) for c in categories if not 0 <= c < self.num_categories or shares[c] <= 0})
+        bad = sorted({int(c) for c in categories if not 0 <= c < len(shares) or shares[c] <= 0})
         if bad:
-            raise ConfigError(f"categories {bad} cannot be drawn: expected 0..{self.num_categories - 1} "
+            raise ConfigError(f"categories {bad} cannot be drawn: expected 0..{len(shares) - 1} "
                               f"with a share above zero in the training data")
-        lower = np.concatenate([[0.0], np.cumsum(shares)[:-1]])[categories]
+        lower = starts[categories]
         width = shares[categories]
         inside = 0.02 + 0.96 * ndtr(np.asarray(noise[:, 1], dtype=np.float64))  # away from the edges
         out = np.array(noise, dtype=np.float32, copy=True)
         out[:, 0] = ndtri(np.clip(lower + inside * width, 1e-7, 1 - 1e-7))
         return out
+
+    def category_slices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each category's slice of (0, 1) starts, and its width (its share): the first
+        noise value, mapped to (0, 1), picks the category whose slice it falls in."""
+        shares = np.asarray(self.frequencies.numpy(), dtype=np.float64)
+        return np.concatenate([[0.0], np.cumsum(shares)[:-1]]), shares
 
     def call(self, z):
         return tf.concat([z, tf.cast(self.codes_of_noise(z), z.dtype)], axis=-1)
@@ -122,6 +130,45 @@ class ClusterCode(CategoryCode):
 
     def get_config(self):
         return {**super().get_config(), "num_clusters": self.num_clusters, "image_size": self.image_size}
+
+
+@keras.saving.register_keras_serializable(package="dcgan_helpers")
+class ClassClusterCode(ClusterCode):
+    """k-means clusters fitted within each class: every cluster holds one label only.
+
+    Needs labelled training images (like `LabelCode`); a real image's cluster is its
+    nearest centroid among those of its own label. `centroid_labels` holds each
+    cluster's label.
+    """
+
+    def __init__(self, num_clusters: int, image_size: int, **kwargs):
+        super().__init__(num_clusters, image_size, **kwargs)
+        self.centroid_labels = self.add_weight(shape=(self.num_clusters,), initializer="zeros",
+                                               trainable=False, name="centroid_labels")
+
+    def category_slices(self) -> tuple[np.ndarray, np.ndarray]:
+        """The slices of the classes, not of the clusters, so `noise_for` asks for a digit.
+
+        `fit_class_clusters` stores each class's clusters one after the other, so a class's
+        slice is the run of its clusters' slices; its noise then picks one of them by share.
+        """
+        starts, shares = super().category_slices()
+        owners = np.asarray(self.centroid_labels.numpy(), dtype=np.int64)
+        widths = np.bincount(owners, weights=shares)
+        firsts = np.array([starts[(owners == c) & (shares > 0)].min() if widths[c] > 0 else 0.0
+                           for c in range(len(widths))])
+        return firsts, widths
+
+    def codes_of_real(self, images: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        if labels is None:
+            raise ConfigError("a model with clusters per class needs the labels of its training images; "
+                              "train it on a dataset with labels (mnist, fashion_mnist, digits)")
+        x = tf.reshape(tf.cast(images, tf.float32), [-1, self.image_size])
+        c = tf.cast(self.centroids, tf.float32)
+        distance = tf.reduce_sum(c * c, axis=1)[None, :] - 2.0 * tf.matmul(x, c, transpose_b=True)
+        other = tf.cast(tf.reshape(labels, [-1, 1]), tf.float32) != tf.cast(self.centroid_labels, tf.float32)[None, :]
+        distance = tf.where(other, tf.fill(tf.shape(distance), float("inf")), distance)
+        return tf.one_hot(tf.argmin(distance, axis=1), self.num_clusters)
 
 
 @keras.saving.register_keras_serializable(package="dcgan_helpers")
@@ -190,7 +237,7 @@ def find_cluster_code(generator: keras.Model) -> CategoryCode | None:
 
 def needs_labels(code: CategoryCode | None) -> bool:
     """Whether training needs the images' labels (a class-conditional model)."""
-    return isinstance(code, LabelCode)
+    return isinstance(code, (LabelCode, ClassClusterCode))
 
 
 def fit_label_shares(code: LabelCode, labels: np.ndarray) -> None:
@@ -304,3 +351,41 @@ def fit_clusters(code: ClusterCode, images: np.ndarray, *, seed: int = 0) -> Non
     code.centroids.assign(centroids)
     nearest = np.argmax(code.codes_of_images(tf.constant(x)).numpy(), axis=1)
     code.frequencies.assign(np.bincount(nearest, minlength=code.num_clusters) / len(x))
+
+
+def fit_class_clusters(code: ClassClusterCode, images: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> None:
+    """Fit k-means within each class of `labels` and store it in `code` (images in [-1, 1]).
+
+    The clusters are shared out by the classes' sizes (at least one each), so every class
+    gets clusters as fine as the others'; each cluster's share is that of its images.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    if len(images) == 0 or len(labels) != len(images):
+        raise ConfigError(f"fitting clusters within classes needs one label per image, got "
+                          f"{len(labels)} labels for {len(images)} images")
+    if labels.min() < 0:
+        raise ConfigError("fitting clusters within classes needs labelled images; found unlabelled ones (-1)")
+    classes, counts = np.unique(labels, return_counts=True)
+    k = code.num_clusters
+    if len(classes) > k:
+        raise ConfigError(f"{len(classes)} classes need at least as many clusters, the model has {k}")
+    quota = np.maximum(1, np.floor(k * counts / counts.sum()).astype(int))
+    while quota.sum() > k:  # the floor of one per class overshot: take from the largest quotas
+        quota[np.argmax(quota)] -= 1
+    quota[np.argsort(-counts, kind="stable")[:k - quota.sum()]] += 1  # what is left: the largest classes
+    centroids, owners, shares = [], [], []
+    for c, q in zip(classes, quota):
+        members = images[labels == c]
+        q = min(int(q), len(members))
+        found = fit_centroids(members, q, seed=seed)
+        x = members.reshape(len(members), -1)
+        nearest = np.argmin(sq_distances(x, np.einsum("ij,ij->i", x, x), found), axis=1)
+        centroids.append(found)
+        owners += [c] * q
+        shares.append(np.bincount(nearest, minlength=q) / len(labels))
+    centroids, shares = np.concatenate(centroids), np.concatenate(shares)
+    spare = k - len(centroids)  # classes with fewer images than their quota
+    code.centroids.assign(np.concatenate([centroids, np.repeat(centroids[:1], spare, axis=0)]))
+    code.centroid_labels.assign(np.array(owners + [owners[0]] * spare, dtype=np.float32))
+    code.frequencies.assign(np.concatenate([shares, np.zeros(spare)]))
