@@ -81,6 +81,7 @@ VARIANTS = {
     "fast": (lambda: get_spec("fast"), "fast"),
     "fast_unconditional": (lambda: get_spec("fast_unconditional"), "fast_unconditional"),
     "fast_conditional": (lambda: get_spec("fast_conditional"), "fast_conditional"),  # true labels
+    "fast_class_clusters": (lambda: get_spec("fast_class_clusters"), "fast_class_clusters"),
     "narrow": (lambda: _narrow(False), "fast_unconditional"),
     "narrow_minibatch_std": (lambda: _narrow(True), "fast_unconditional"),
 }
@@ -123,7 +124,8 @@ def settings(name: str) -> dict:
         fields = parse_recipe(name)
     except (SystemExit, ValueError) as e:
         raise argparse.ArgumentTypeError(f"{name}: expected key=number pairs ({e})") from None
-    fields.pop("model")
+    fields.pop("model", None)  # the variant names the model
+    fields.pop("preset", None)
     return fields
 
 

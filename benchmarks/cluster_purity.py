@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--data-dir", help="the dataset's IDX folder (default: where the loader looks)")
     parser.add_argument("--clusters", type=int, default=200, help="k (the recipe's: 200)")
     parser.add_argument("--sample", type=int, default=10000, help="training images clustered (the recipe's: 10,000)")
-    parser.add_argument("--run", help="a run of --preset fast on this data set: its discriminator's "
+    parser.add_argument("--run", help="a run of model fast or fast_class_clusters on this data set: its discriminator's "
                         "features are clustered too, and its samples' score is split into its parts")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -128,7 +128,7 @@ def main() -> None:
     print(f"label purity of {k} k-means clusters of {len(images)} images of {data.train_source}:")
     code = ClusterCode(k, pixels.shape[1])
     fit_clusters(code, images, seed=args.seed)
-    rows = [("pixels, as --preset fast fits them", lambda: cluster_purity(code, raw, labels, images.shape[1:])),
+    rows = [("pixels, as model fast fits them", lambda: cluster_purity(code, raw, labels, images.shape[1:])),
             ("pixels, centred, unit length", lambda: kmeans_purity(
                 unit_rows(pixels - pixels.mean(axis=1, keepdims=True)), labels, k, args.seed)),
             ("pixels, 20 PCA dimensions, whitened", lambda: kmeans_purity(pca(pixels, 20, True), labels, k, args.seed))]

@@ -54,7 +54,10 @@ LAUNCHED_ENV = "TTQ_LAUNCHED"  # time.time() when the parent launched this worke
 RECIPES: dict[str, dict] = {
     "tutorial": {"model": "tutorial"},  # as published: batch 256, Adam 1e-4 (beta1 0.9)
     "fast_unconditional": {"model": "fast_unconditional"},  # the same without its k-means clusters
-    "fast": {"model": "fast"},  # this project's CPU recipe (see models/fast.py)
+    # this project's CPU recipe, as `train --preset fast` picks its model for the dataset:
+    # fast_class_clusters (clusters within classes) on labelled data (see models/fast.py)
+    "fast": {"preset": "fast"},
+    "fast_unlabelled": {"model": "fast"},  # the preset on images without labels: clusters of all images
     "fast_conditional": {"model": "fast_conditional"},  # the true labels instead of clusters
 }
 DEFAULT_RECIPES = ["tutorial", "fast_unconditional", "fast"]
@@ -63,11 +66,12 @@ FLOAT_FIELDS = {"lr_g", "lr_d", "beta1", "beta2"}
 
 
 def parse_recipe(text: str) -> dict:
-    """`name` from RECIPES, or `model:key=value,...` for an ad-hoc recipe (e.g. fast:batch_size=64,seed=2)."""
+    """`name` from RECIPES, or `name:key=value,...` for an ad-hoc recipe (e.g. fast:batch_size=64,seed=2),
+    where `name` is a recipe (then changed) or a model."""
     if text in RECIPES:
         return dict(RECIPES[text])
     model, _, rest = text.partition(":")
-    fields: dict = {"model": model}
+    fields: dict = dict(RECIPES.get(model, {"model": model}))
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
         if key not in INT_FIELDS | FLOAT_FIELDS:
@@ -143,6 +147,13 @@ def worker(args: argparse.Namespace) -> None:
     from dcgan_helpers.models import get_spec, model_names
 
     fields = json.loads(args.worker)
+    if "preset" in fields:  # the model `train --preset` picks for this dataset
+        try:
+            from dcgan_helpers.models import preset_model
+        except ImportError:  # an older commit's code (--baseline): its preset fast was model fast
+            fields["model"] = fields.pop("preset")
+        else:
+            fields["model"] = preset_model(fields.pop("preset"), args.dataset)
     spec = None  # a registry model's; else one of ablation.py's variants (fast_400_clusters, ...)
     if fields["model"] not in model_names():
         spec, fields["model"] = ablation_variant(fields["model"])
