@@ -154,6 +154,7 @@ def worker(args: argparse.Namespace) -> None:
             fields["model"] = fields.pop("preset")
         else:
             fields["model"] = preset_model(fields.pop("preset"), args.dataset)
+    fields.setdefault("seed", 0)  # reproducible: a recipe without seed= trains with seed 0
     spec = None  # a registry model's; else one of ablation.py's variants (fast_400_clusters, ...)
     if fields["model"] not in model_names():
         spec, fields["model"] = ablation_variant(fields["model"])
@@ -167,7 +168,7 @@ def worker(args: argparse.Namespace) -> None:
     save_seconds = _save_seconds(run.sampler)
     r = run.config
     out = {
-        "settings": f"model {r.model}, batch {r.batch_size}, lr G {r.lr_g:g} D {r.lr_d:g}, beta1 {r.beta1}",
+        "settings": f"model {r.model}, seed {r.seed}, batch {r.batch_size}, lr G {r.lr_g:g} D {r.lr_d:g}, beta1 {r.beta1}",
         "points": [{**p.__dict__, "wall": w + save_seconds} for p, w in zip(run.points, walls)],
         "diverged_at": run.diverged_at, "save_seconds": save_seconds,
         "reference": {k: ref[k] for k in ("classifier_score", "frechet_distance", "how")},
