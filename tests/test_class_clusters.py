@@ -84,7 +84,7 @@ def test_preset_fast_fits_clusters_within_classes_on_labelled_data_only():
     assert spec.needs_labels and needs_labels(find_cluster_code(spec.build()[0]))
 
 
-def test_train_preset_fast_on_digits_saves_and_resumes_its_class_clusters(tmp_path, capsys):
+def test_train_preset_fast_on_digits_saves_and_resumes_its_class_clusters(tmp_path):
     out = str(tmp_path / "run")
     args = ["train", "--preset", "fast", "--limit", "200", "--epochs", "1", "--seed", "1",
             "--checkpoint-every", "1", "--no-progress", "--out", out]

@@ -116,13 +116,16 @@ class ClusterCode(CategoryCode):
                                          trainable=False, name="centroids")
         self._add_frequencies()  # after the centroids: the order saved generators hold them in
 
-    def codes_of_images(self, images: tf.Tensor) -> tf.Tensor:
-        """One-hot nearest centroid of each image in [-1, 1] (float32, batch x k)."""
+    def distances(self, images: tf.Tensor) -> tf.Tensor:
+        """|x - c|^2 - |x|^2 from each image in [-1, 1] to each centroid (float32, batch x k):
+        the same order as the squared distance, without |x|^2, which is the same for every c."""
         x = tf.reshape(tf.cast(images, tf.float32), [-1, self.image_size])
         c = tf.cast(self.centroids, tf.float32)
-        # |x - c|^2 without |x|^2, which is the same for every centroid
-        distance = tf.reduce_sum(c * c, axis=1)[None, :] - 2.0 * tf.matmul(x, c, transpose_b=True)
-        return tf.one_hot(tf.argmin(distance, axis=1), self.num_clusters)
+        return tf.reduce_sum(c * c, axis=1)[None, :] - 2.0 * tf.matmul(x, c, transpose_b=True)
+
+    def codes_of_images(self, images: tf.Tensor) -> tf.Tensor:
+        """One-hot nearest centroid of each image in [-1, 1] (float32, batch x k)."""
+        return tf.one_hot(tf.argmin(self.distances(images), axis=1), self.num_clusters)
 
     def codes_of_real(self, images: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
         """The category of real images: their nearest centroid (labels are not needed)."""
@@ -163,9 +166,7 @@ class ClassClusterCode(ClusterCode):
         if labels is None:
             raise ConfigError("a model with clusters per class needs the labels of its training images; "
                               "train it on a dataset with labels (mnist, fashion_mnist, digits)")
-        x = tf.reshape(tf.cast(images, tf.float32), [-1, self.image_size])
-        c = tf.cast(self.centroids, tf.float32)
-        distance = tf.reduce_sum(c * c, axis=1)[None, :] - 2.0 * tf.matmul(x, c, transpose_b=True)
+        distance = self.distances(images)
         other = tf.cast(tf.reshape(labels, [-1, 1]), tf.float32) != tf.cast(self.centroid_labels, tf.float32)[None, :]
         distance = tf.where(other, tf.fill(tf.shape(distance), float("inf")), distance)
         return tf.one_hot(tf.argmin(distance, axis=1), self.num_clusters)
@@ -256,6 +257,11 @@ def sq_distances(rows: np.ndarray, row_norms: np.ndarray, centres: np.ndarray) -
     return np.maximum(d, 0.0)
 
 
+def nearest_centroid(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest of `centres` for each of `rows` (both 2-D)."""
+    return np.argmin(sq_distances(rows, np.einsum("ij,ij->i", rows, rows), centres), axis=1)
+
+
 def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25,
            seeding_sample: int = 4000, tolerance: float = 0.002) -> np.ndarray:
     """Lloyd's k-means with k-means++ seeding on the rows of `x` (N, D): centroids (k, D).
@@ -323,7 +329,7 @@ def fit_centroids(images: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
         return kmeans(x, k, seed=seed)
     small = images.reshape(n, h // 2, 2, w // 2, 2, -1).mean(axis=(2, 4)).reshape(n, -1)
     small_centroids = kmeans(small, k, seed=seed)
-    nearest = np.argmin(sq_distances(small, np.einsum("ij,ij->i", small, small), small_centroids), axis=1)
+    nearest = nearest_centroid(small, small_centroids)
     upsampled = np.repeat(np.repeat(small_centroids.reshape(k, h // 2, 1, w // 2, 1, -1), 2, axis=2), 2, axis=4)
     return cluster_means(x, nearest, upsampled.reshape(k, -1))
 
@@ -379,8 +385,7 @@ def fit_class_clusters(code: ClassClusterCode, images: np.ndarray, labels: np.nd
         members = images[labels == c]
         q = min(int(q), len(members))
         found = fit_centroids(members, q, seed=seed)
-        x = members.reshape(len(members), -1)
-        nearest = np.argmin(sq_distances(x, np.einsum("ij,ij->i", x, x), found), axis=1)
+        nearest = nearest_centroid(members.reshape(len(members), -1), found)
         centroids.append(found)
         owners += [c] * q
         shares.append(np.bincount(nearest, minlength=q) / len(labels))
