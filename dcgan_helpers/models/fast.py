@@ -17,7 +17,11 @@ training it beats the tutorial model, whose step costs ~15x more. What mattered:
 - where the images have labels (MNIST, Fashion-MNIST, digits), fitting those clusters
   within each class (`fast_class_clusters`, what `--preset fast` trains there): no cluster
   then mixes a shirt with a coat, and after 5 minutes on Fashion-MNIST the score rose from
-  7.88 to 8.43 (real images 8.50) and the Fréchet distance fell from 5.3 to 4.8.
+  7.88 to 8.43 (real images 8.50) and the Fréchet distance fell from 5.3 to 4.8;
+- with those clusters, a generator that learns 8x faster than the discriminator (Adam 4e-3
+  against 5e-4) and without momentum (beta_1 0): it passes 9.0 on MNIST after about 300
+  updates instead of 500, while the discriminator's slower rate keeps it from pulling
+  ahead; after 5 minutes the figures are level with Adam(1e-3, 0.5) on MNIST.
 """
 
 from __future__ import annotations
