@@ -147,3 +147,23 @@ def test_preset_fast_passes_a_score_of_9_on_mnist_within_500_updates(tmp_path, m
     figures = Evaluator(data.reference, data.train, load_classifier()).evaluate(
         generate(load_generator(str(tmp_path / "run" / "generator.keras")), 1000, seed=1))
     assert figures["classifier_score"] > 9.0 and figures["frechet_distance"] < 40
+
+
+def test_a_run_started_at_other_rates_resumes_at_its_own(tmp_path):
+    """A run of `fast_class_clusters` from before its rates changed (Adam 1e-3, beta_1 0.5 for
+    both networks) continues at the rates in its run.json, not at the preset's new ones."""
+    out = str(tmp_path / "run")
+    base = ["train", "--limit", "64", "--batch-size", "16", "--no-progress", "--out", out]
+    assert main(base + ["--model", "fast_class_clusters", "--epochs", "1", "--seed", "0",
+                        "--lr-g", "0.001", "--lr-d", "0.001", "--beta1", "0.5"]) == 0
+    seen = []
+
+    class Rates:
+        def on_epoch_end(self, run, epoch, row):
+            step = run.step
+            seen.append((run.config.model, float(step.g_optimizer.learning_rate.numpy()),
+                         float(step.d_optimizer.learning_rate.numpy()), float(step.g_optimizer.beta_1)))
+
+    train(TrainConfig(model="fast_class_clusters", epochs=2, limit=64, batch_size=16), out,
+          resume=True, progress=False, callbacks=[Rates()])
+    assert seen == [("fast_class_clusters", pytest.approx(1e-3), pytest.approx(1e-3), 0.5)]
