@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images as pictures
+from . import optimizers  # noqa: F401  registers FusedAdam, the optimizer a saved GAN may name
 from .config import TrainConfig
 from .models import get_spec
 from .models.clusters import needs_labels

@@ -39,6 +39,7 @@ from .models import get_spec
 from .models.clusters import (ClassClusterCode, ClusterCode, find_cluster_code, fit_class_clusters, fit_clusters,
                               fit_label_shares, needs_labels)
 from .noise import sample_noise
+from .optimizers import FusedAdam
 from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
 from .run_folder import RUN_FILE, RunFolder
 from .train_step import GANTrainStep, all_finite, divergence_error
@@ -86,7 +87,8 @@ class Run:
 def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tuple[int, ...]):
     """Adam for G and D with the run's rates; a tenfold piecewise decay at `decay_epochs`.
 
-    With mixed precision each is wrapped in a LossScaleOptimizer (dynamic loss scaling).
+    Adam with TensorFlow's fused kernel (optimizers.FusedAdam: Keras' update in one op per
+    variable). With mixed precision each is wrapped in a LossScaleOptimizer (dynamic loss scaling).
     """
     def adam(lr: float):
         rate = lr
@@ -94,7 +96,7 @@ def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tup
             rate = keras.optimizers.schedules.PiecewiseConstantDecay(
                 [e * steps_per_epoch for e in decay_epochs],
                 [lr / 10**i for i in range(len(decay_epochs) + 1)])
-        opt = keras.optimizers.Adam(rate, beta_1=config.beta1, beta_2=config.beta2)
+        opt = FusedAdam(rate, beta_1=config.beta1, beta_2=config.beta2)
         return keras.optimizers.LossScaleOptimizer(opt) if config.mixed_precision else opt
     return adam(config.lr_g), adam(config.lr_d)
 

@@ -21,6 +21,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from dcgan_helpers.distribute import synchronize_batch_norm  # noqa: E402
 from dcgan_helpers.keras_gan import GAN  # noqa: E402
 from dcgan_helpers.models import get_spec  # noqa: E402
+from dcgan_helpers.optimizers import FusedAdam  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
 
 spec = get_spec(sys.argv[1])
@@ -37,7 +38,7 @@ def one_step(strategy, fit: bool = False):
         if strategy.num_replicas_in_sync > 1 and sync:
             synchronize_batch_norm(g)
             synchronize_batch_norm(d)
-        g_opt, d_opt = keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5)
+        g_opt, d_opt = FusedAdam(1e-3, 0.5), FusedAdam(1e-3, 0.5)  # the optimizers the trainer uses
         g_opt.build(g.trainable_variables)
         d_opt.build(d.trainable_variables)
         if fit:
