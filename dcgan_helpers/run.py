@@ -26,8 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from . import graph_optimizer, runlog
 from . import images as pictures
-from . import runlog
 from .atomic import atomic_path
 from .checkpoints import RunCheckpoint, describe_architecture
 from .config import TrainConfig, check_same_architecture
@@ -373,7 +373,8 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
         stop.deferring = True  # from here on a signal stops the loop after its step, with a save
         loop = _EpochLoop(run, folder, ckpt, epoch_var, epoch_step, data, strategy, stop, progress)
         try:
-            return loop.train_epochs(callbacks, on_epoch_images)
+            with graph_optimizer.skipped_on_cpu():  # the first step starts sooner (CPU only)
+                return loop.train_epochs(callbacks, on_epoch_images)
         except StorageError as e:
             raise StorageError(f"{e}; {loop.how_to_continue()}") from e
 
