@@ -102,7 +102,10 @@ def worker(args: argparse.Namespace) -> None:
     except ImportError:  # an older commit's code (--baseline): TF_CPP_MIN_LOG_LEVEL is set
         import tensorflow  # noqa: F401
     else:
-        import_tensorflow()
+        try:  # as the command line imports it
+            import_tensorflow(without_keras_sklearn_wrappers=True)
+        except TypeError:  # an older commit's code (--baseline): as its command line did
+            import_tensorflow()
     import numpy as np
 
     from dcgan_helpers.config import TrainConfig

@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("absl").setLevel(logging.WARNING)
-    import_tensorflow()  # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them)
+    # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them), and sooner
+    import_tensorflow(without_keras_sklearn_wrappers=True)
     from .atomic import describe_os_error
     from .errors import UserError
     from .interrupts import TrainingInterrupted
