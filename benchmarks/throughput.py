@@ -8,7 +8,9 @@ burst of load in one round cannot move much; the images/s are over all rounds. O
 pipeline from uint8, the metrics read back to Python and the NaN check. fit() is
 keras_gan.GAN.fit() on the same pipeline, making the same update (progress bar off, NaN
 check on), once with one step per call of Keras' train function and once with
-`steps_per_execution` steps fused into one call.
+`steps_per_execution` steps fused into one call. The reference uses Keras' Adam, as the
+tutorial does; the trainer uses FusedAdam (the same update in one kernel per variable): the
+last column is what that gains, our loop timed with either.
 
     python benchmarks/throughput.py                    # every model (each in a fresh process)
     python benchmarks/throughput.py --models tutorial fast --steps 10 --rounds 3
@@ -33,6 +35,7 @@ from dcgan_helpers.datasets import load_images  # noqa: E402
 from dcgan_helpers.keras_gan import GAN  # noqa: E402
 from dcgan_helpers.models import get_spec, model_names  # noqa: E402
 from dcgan_helpers.models.clusters import discriminator_input, find_cluster_code  # noqa: E402
+from dcgan_helpers.optimizers import FusedAdam  # noqa: E402
 from dcgan_helpers.paths import display_path  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
@@ -75,20 +78,21 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
     return run
 
 
-def trainer_parts(spec, lr: float, beta1: float):
-    """The networks and their Adam optimizers, built, as the project's trainer takes them."""
+def trainer_parts(spec, lr: float, beta1: float, adam=FusedAdam):
+    """The networks and their Adam optimizers, built, as the project's trainer takes them
+    (FusedAdam; `adam=keras.optimizers.Adam` for Keras' own, to measure what fusing gains)."""
     generator, discriminator = spec.build()
-    g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
-    d_opt = keras.optimizers.Adam(lr, beta_1=beta1)
+    g_opt = adam(lr, beta_1=beta1)
+    d_opt = adam(lr, beta_1=beta1)
     g_opt.build(generator.trainable_variables)
     d_opt.build(discriminator.trainable_variables)
     return generator, discriminator, g_opt, d_opt
 
 
 def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: float,
-             labels: np.ndarray | None = None):
+             labels: np.ndarray | None = None, adam=FusedAdam):
     """What dcgan_helpers.run.train does per step."""
-    generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1)
+    generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1, adam)
     step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=spec.latent_dim,
                         global_batch_size=batch_size, noise=spec.noise, from_logits=spec.from_logits)
     dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0, labels=labels)
@@ -155,7 +159,7 @@ def main() -> None:
     print(f"data: {len(images)} images from {source}; {os.cpu_count()} CPU cores; TF {tf.__version__}")
     print(f"{'model':<20}{'batch':>6}{'reference img/s':>17}{'ours img/s':>12}{'fit img/s':>11}"
           f"{'fit+N img/s':>13}{'N':>4}{'ours/ref':>10}{'fit/ref':>9}{'fit+N/ref':>11}"
-          f"  (medians of {args.rounds} rounds)")
+          f"{'fused/Keras Adam':>18}  (medians of {args.rounds} rounds)")
     for name in args.models:
         spec = get_spec(name)
         batch = spec.batch_size
@@ -168,13 +172,16 @@ def main() -> None:
         # Blocks of about a second or more, so that starting a data iterator and a burst of
         # machine noise are small against them (a 0.3 s block of vanilla swung 0.75-0.99).
         steps = args.steps or {"paper64": 1, "paper64_quarter": 2, "tutorial": 2, "vanilla": 300,
-                               "fast": 40, "fast_conditional": 40, "fast_unconditional": 40}.get(name, 20)
+                               "fast": 40, "fast_conditional": 40, "fast_unconditional": 40,
+                               "fast_class_clusters": 40}.get(name, 20)
         fused = max(1, min(args.steps_per_execution, steps))
         labels = all_labels if spec.needs_labels else None  # fast_conditional reads them
         keras.utils.set_random_seed(0)
         loops = {
             "reference": reference_loop(spec, float_images, batch, spec.lr_g, spec.beta1, labels),
             "ours": our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, labels),
+            "ours, Keras Adam": our_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, labels,
+                                         keras.optimizers.Adam),
             "fit": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, labels=labels),
             "fit+N": fit_loop(spec, uint8_images, batch, spec.lr_g, spec.beta1, fused, labels=labels),
         }
@@ -188,9 +195,10 @@ def main() -> None:
         n = steps * args.rounds * batch
         rate = {k: n / sum(v) for k, v in times.items()}
         ratio = {k: float(np.median(np.array(times["reference"]) / np.array(times[k]))) for k in loops}
+        fused_gain = float(np.median(np.array(times["ours, Keras Adam"]) / np.array(times["ours"])))
         print(f"{name:<20}{batch:>6}{rate['reference']:>17.1f}{rate['ours']:>12.1f}{rate['fit']:>11.1f}"
               f"{rate['fit+N']:>13.1f}{fused:>4}{ratio['ours']:>10.2f}{ratio['fit']:>9.2f}"
-              f"{ratio['fit+N']:>11.2f}", flush=True)
+              f"{ratio['fit+N']:>11.2f}{fused_gain:>18.2f}", flush=True)
 
 
 if __name__ == "__main__":
