@@ -102,10 +102,11 @@ def worker(args: argparse.Namespace) -> None:
     except ImportError:  # an older commit's code (--baseline): TF_CPP_MIN_LOG_LEVEL is set
         import tensorflow  # noqa: F401
     else:
-        try:  # as the command line imports it
-            import_tensorflow(without_keras_sklearn_wrappers=True)
-        except TypeError:  # an older commit's code (--baseline): as its command line did
-            import_tensorflow()
+        import inspect
+
+        # as the command line imports it (an older commit's code, --baseline: as its command line did)
+        lighter = "without_keras_sklearn_wrappers" in inspect.signature(import_tensorflow).parameters
+        import_tensorflow(**({"without_keras_sklearn_wrappers": True} if lighter else {}))
     import numpy as np
 
     from dcgan_helpers.config import TrainConfig

@@ -52,7 +52,8 @@ def import_tensorflow(*, without_keras_sklearn_wrappers: bool = False) -> Module
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with _sklearn_hidden(without_keras_sklearn_wrappers and "sklearn" not in sys.modules):
+    hide = without_keras_sklearn_wrappers and "sklearn" not in sys.modules
+    with _sklearn_hidden() if hide else contextlib.nullcontext():
         if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("0", "1"):  # asked to see them
             import tensorflow as tf
 
@@ -65,11 +66,8 @@ def import_tensorflow(*, without_keras_sklearn_wrappers: bool = False) -> Module
 
 
 @contextlib.contextmanager
-def _sklearn_hidden(hide: bool) -> Iterator[None]:
-    """While the block runs, `import sklearn` fails with ImportError (when `hide`)."""
-    if not hide:
-        yield
-        return
+def _sklearn_hidden() -> Iterator[None]:
+    """While the block runs, `import sklearn` fails with ImportError."""
     sys.modules["sklearn"] = None  # type: ignore[assignment]  # Python's "not importable" mark
     try:
         yield
