@@ -46,7 +46,7 @@ from dcgan_helpers.evaluation.classifier import load_classifier  # noqa: E402
 from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
 from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
 from dcgan_helpers.models import ModelSpec, fast, get_spec  # noqa: E402
-from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code  # noqa: E402
+from dcgan_helpers.models.clusters import ClassClusterCode, ClusterCode, find_cluster_code  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset, resize_batch, to_unit_range  # noqa: E402
 from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
 from dcgan_helpers.sampling import generate  # noqa: E402
@@ -61,6 +61,16 @@ def _fast_with_clusters(k: int) -> ModelSpec:
                                build_discriminator=functools.partial(fast.build_discriminator, num_clusters=k))
 
 
+def _class_clusters(k: int) -> ModelSpec:
+    """`fast_class_clusters` (what `--preset fast` trains on labelled data) with K clusters."""
+    return dataclasses.replace(
+        get_spec("fast_class_clusters"), name=f"fast_{k}_class_clusters",
+        build_generator=lambda latent_dim=100, channels=1: fast.build_generator(
+            latent_dim, channels, code=ClassClusterCode(k, 28 * 28 * channels, name="cluster_code",
+                                                        dtype="float32")),
+        build_discriminator=functools.partial(fast.build_discriminator, num_clusters=k))
+
+
 def _narrow(minibatch_std: bool) -> ModelSpec:
     """Notebook 08's stages 2 and 3: the unconditional narrow networks, no moving average."""
     return dataclasses.replace(
@@ -71,6 +81,7 @@ def _narrow(minibatch_std: bool) -> ModelSpec:
 
 # Each variant: (spec, the registry model whose published settings it trains with).
 # Besides these, `fast_K_clusters` is the fast recipe with K k-means clusters (any K >= 2),
+# `fast_K_class_clusters` fast_class_clusters with K clusters fitted within the classes,
 # `fast_ema_D` the fast recipe with the moving average's decay capped at D (0 < D < 1),
 # `fast_g_width_W` the fast recipe with a generator of W channels at 7x7 (64 in `fast`),
 # `fast_d_width_W` the same for the discriminator's last convolution (64 in `fast`),
@@ -95,6 +106,9 @@ def variant(name: str) -> tuple:
     k = name.removeprefix("fast_").removesuffix("_clusters")
     if name == f"fast_{k}_clusters" and k.isdigit() and int(k) >= 2:
         return (lambda: _fast_with_clusters(int(k))), "fast"
+    k = name.removeprefix("fast_").removesuffix("_class_clusters")
+    if name == f"fast_{k}_class_clusters" and k.isdigit() and int(k) >= 10:
+        return (lambda: _class_clusters(int(k))), "fast_class_clusters"
     decay = name.removeprefix("fast_ema_")
     if name.startswith("fast_ema_") and decay.replace(".", "", 1).isdigit() and 0 < float(decay) < 1:
         return (lambda: dataclasses.replace(get_spec("fast"), name=name, ema_decay=float(decay))), "fast"
@@ -106,7 +120,8 @@ def variant(name: str) -> tuple:
     if name.startswith("fast_anneal_") and name.removeprefix("fast_anneal_").isdigit():
         return (lambda: get_spec("fast")), "fast"
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}: expected one of {', '.join(sorted(VARIANTS))}, "
-                                     f"fast_K_clusters (K >= 2), fast_ema_D (0 < D < 1), fast_g_width_W, fast_d_width_W or fast_anneal_N")
+                                     f"fast_K_clusters (K >= 2), fast_K_class_clusters (K >= 10), fast_ema_D (0 < D < 1), "
+                                     f"fast_g_width_W, fast_d_width_W or fast_anneal_N")
 
 
 SETTABLE = ("lr_g", "lr_d", "beta1", "beta2", "batch_size")
@@ -209,6 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", type=variant_name, default=["fast", "fast_100_clusters"],
                         help=f"any of {', '.join(sorted(VARIANTS))}, fast_K_clusters (K clusters), "
+                        "fast_K_class_clusters (K clusters within the classes), "
                         "fast_ema_D (moving average's decay capped at D), fast_g_width_W and fast_d_width_W "
                         "(generator and discriminator width), fast_anneal_N (rates to zero from update N); NAME:key=value,... "
                         "changes settings (lr_g, lr_d, beta1, beta2, batch_size)")
