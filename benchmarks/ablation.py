@@ -46,7 +46,7 @@ from dcgan_helpers.evaluation.classifier import load_classifier  # noqa: E402
 from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
 from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
 from dcgan_helpers.models import ModelSpec, fast, get_spec  # noqa: E402
-from dcgan_helpers.models.clusters import ClassClusterCode, ClusterCode, find_cluster_code  # noqa: E402
+from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset, resize_batch, to_unit_range  # noqa: E402
 from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
 from dcgan_helpers.sampling import generate  # noqa: E402
@@ -65,9 +65,7 @@ def _class_clusters(k: int) -> ModelSpec:
     """`fast_class_clusters` (what `--preset fast` trains on labelled data) with K clusters."""
     return dataclasses.replace(
         get_spec("fast_class_clusters"), name=f"fast_{k}_class_clusters",
-        build_generator=lambda latent_dim=100, channels=1: fast.build_generator(
-            latent_dim, channels, code=ClassClusterCode(k, 28 * 28 * channels, name="cluster_code",
-                                                        dtype="float32")),
+        build_generator=functools.partial(fast.build_class_cluster_generator, num_clusters=k),
         build_discriminator=functools.partial(fast.build_discriminator, num_clusters=k))
 
 

@@ -136,7 +136,8 @@ def build_conditional_discriminator(image_shape: tuple[int, int, int] = (28, 28,
     return build_discriminator(image_shape, num_clusters=NUM_CLASSES)
 
 
-def build_class_cluster_generator(latent_dim: int = 100, channels: int = 1) -> keras.Model:
+def build_class_cluster_generator(latent_dim: int = 100, channels: int = 1,
+                                  num_clusters: int = NUM_CLUSTERS) -> keras.Model:
     """The fast generator conditioned on clusters fitted within each class (needs labels)."""
     return build_generator(latent_dim, channels, code=ClassClusterCode(
-        NUM_CLUSTERS, 28 * 28 * channels, name="cluster_code", dtype="float32"))
+        num_clusters, 28 * 28 * channels, name="cluster_code", dtype="float32"))
