@@ -97,3 +97,31 @@ def test_one_kernel_per_variable():
         counts[type(optimizer).__name__] = (types.count("ResourceApplyAdam"), len(types))
     assert counts["FusedAdam"][0] == 2 and counts["Adam"][0] == 0
     assert counts["FusedAdam"][1] < counts["Adam"][1] / 2, counts
+
+
+def _two_updates_in_one_function(optimizer):
+    """Two updates traced into one graph (as an unrolled loop would): weights and the graph."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    x = np.random.default_rng(1).normal(size=(8, 3)).astype("float32")
+
+    @tf.function
+    def two_steps():
+        for _ in range(2):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x)))  # no Pow op of its own
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                          model.trainable_variables))
+
+    two_steps()
+    return [w.numpy() for w in model.weights], two_steps.get_concrete_function().graph
+
+
+def test_scalars_built_once_per_update_not_reused_by_the_next():
+    ours, graph = _two_updates_in_one_function(FusedAdam(1e-2, beta_1=0.5))
+    theirs, _ = _two_updates_in_one_function(keras.optimizers.Adam(1e-2, beta_1=0.5))
+    for a, b in zip(ours, theirs):  # the second update's bias corrections are its own
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    kinds = [op.type for op in graph.get_operations()]
+    assert kinds.count("ResourceApplyAdam") == 2 * 4  # 4 variables, 2 updates
+    assert kinds.count("Pow") == 2 * 2  # beta_1 and beta_2 powers: once per update
