@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("absl").setLevel(logging.WARNING)
     # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them), and sooner
-    import_tensorflow(without_keras_sklearn_wrappers=True)
+    import_tensorflow(without_keras_extras=True)
     from .atomic import describe_os_error
     from .errors import UserError
     from .interrupts import TrainingInterrupted
