@@ -105,16 +105,18 @@ def worker(args: argparse.Namespace) -> None:
         import inspect
 
         # as the command line imports it (an older commit's code, --baseline: as its command line did)
-        lighter = "without_keras_sklearn_wrappers" in inspect.signature(import_tensorflow).parameters
-        import_tensorflow(**({"without_keras_sklearn_wrappers": True} if lighter else {}))
+        known = inspect.signature(import_tensorflow).parameters
+        lighter = next((name for name in ("without_keras_extras", "without_keras_sklearn_wrappers")
+                        if name in known), None)
+        import_tensorflow(**({lighter: True} if lighter else {}))
     import numpy as np
 
     from dcgan_helpers.config import TrainConfig
     from dcgan_helpers.evaluation import timed
-    from dcgan_helpers.evaluation.metrics import Evaluator
 
     images, labels, reference = _gan_data(args.dataset, args.data_dir)
     judge_started = time.perf_counter()  # the judge's set-up is the benchmark's, not training's
+    from dcgan_helpers.evaluation.metrics import Evaluator  # (and its SciPy)
     classifier = _classifier(args.dataset)
     if len(reference) >= 4 * args.num:
         # Enough held-out images (Fashion-MNIST's 10,000): score `num` of them exactly as a
