@@ -10,7 +10,8 @@ prints both clocks:
   k-means clusters), the tracing of the step and the scoring excluded;
 - wall-clock: from the moment the process was launched (Python and TensorFlow start-up,
   reading the data, tracing included) to the moment that generator would be saved
-  (the time of saving it, measured at the end, is added; the scoring is excluded).
+  (the time of saving it, measured at the end, is added; the scoring and the set-up of the
+  judge, its classifier and SciPy, are excluded).
 
 `--baseline COMMIT` runs the same recipes with the code of an earlier commit too (a
 `git worktree` of it, in the same run), so the two clocks compare code, not days.
@@ -112,11 +113,13 @@ def worker(args: argparse.Namespace) -> None:
     import numpy as np
 
     from dcgan_helpers.config import TrainConfig
-    from dcgan_helpers.evaluation import timed
 
     images, labels, reference = _gan_data(args.dataset, args.data_dir)
     judge_started = time.perf_counter()  # the judge's set-up is the benchmark's, not training's
-    from dcgan_helpers.evaluation.metrics import Evaluator  # (and its SciPy)
+    # Imported here, off the clock, for every version alike: the judge's module and its SciPy,
+    # which a `train` command imports only when it scores (an older commit's timed.py imports
+    # it at the top, this one's does not).
+    from dcgan_helpers.evaluation.metrics import Evaluator
     classifier = _classifier(args.dataset)
     if len(reference) >= 4 * args.num:
         # Enough held-out images (Fashion-MNIST's 10,000): score `num` of them exactly as a
@@ -131,6 +134,7 @@ def worker(args: argparse.Namespace) -> None:
                                                        f"held-out images against each other"}
 
     off_clock = [time.perf_counter() - judge_started]  # seconds spent judging, left off the wall-clock
+    from dcgan_helpers.evaluation import timed  # the training loop (its judge is imported above)
 
     def timed_call(fn):
         def wrapper(*a, **k):
