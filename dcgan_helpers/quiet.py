@@ -37,6 +37,9 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
+KERAS_EXTRAS = ("sklearn", "matplotlib")  # what Keras imports at start-up only for optional helpers
+
+
 def import_tensorflow(*, without_keras_extras: bool = False) -> ModuleType:
     """`import tensorflow`, with its native start-up messages hidden; returns the module.
 
@@ -64,9 +67,6 @@ def import_tensorflow(*, without_keras_extras: bool = False) -> ModuleType:
 
             tf.config.list_physical_devices()
     return tf
-
-
-KERAS_EXTRAS = ("sklearn", "matplotlib")  # what Keras imports at start-up only for optional helpers
 
 
 @contextlib.contextmanager
