@@ -52,7 +52,7 @@ from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
 from dcgan_helpers.sampling import generate  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from time_to_quality import parse_recipe  # noqa: E402  (the `model:key=value` syntax)
+from recipes import parse_recipe  # noqa: E402  (the `model:key=value` syntax)
 
 
 def _fast_with_clusters(k: int) -> ModelSpec:
