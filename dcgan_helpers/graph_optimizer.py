@@ -9,21 +9,25 @@ TPU its layout and fusion passes pay for themselves, so it stays on there.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import tensorflow as tf
 
 
-def accelerator_present() -> bool:
-    """Whether TensorFlow sees a device other than the CPU (a GPU, a TPU)."""
-    return any(d.device_type != "CPU" for d in tf.config.list_physical_devices())
+def accelerator_present(devices: Sequence[tf.config.PhysicalDevice] | None = None) -> bool:
+    """Whether `devices` (by default those TensorFlow sees) include one other than the CPU:
+    a GPU, a TPU."""
+    if devices is None:
+        devices = tf.config.list_physical_devices()
+    return any(d.device_type != "CPU" for d in devices)
 
 
 @contextlib.contextmanager
-def skipped_on_cpu() -> Iterator[bool]:
-    """Within the block, functions first run without Grappler's rewrites when TensorFlow
-    sees only a CPU; yields whether it did so. The previous setting comes back afterwards."""
-    if accelerator_present():
+def skipped_on_cpu(devices: Sequence[tf.config.PhysicalDevice] | None = None) -> Iterator[bool]:
+    """Within the block, functions first run without Grappler's rewrites when `devices` (by
+    default those TensorFlow sees) are CPUs only; yields whether it did so. The previous
+    setting comes back afterwards."""
+    if accelerator_present(devices):
         yield False
         return
     previous = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
