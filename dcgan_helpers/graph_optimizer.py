@@ -1,9 +1,9 @@
 """Start training sooner on a CPU: TensorFlow's graph optimiser (Grappler) off while it runs.
 
-Grappler rewrites each compiled function the first time it runs. On a 2-core CPU that
-rewrite costs the fast recipe's train step 0.3-0.5 s at every start (the tutorial's 0.4 s),
-and the steps after it run no faster (benchmarks/README.md, "Fewer ops per step"). On a GPU or
-TPU its layout and fusion passes pay for themselves, so it stays on there.
+Grappler rewrites each compiled function the first time it runs. On a CPU that rewrite
+delays the first train step at every start, and the steps after it run no faster
+(benchmarks/README.md, "Fewer ops per step"). On a GPU or TPU its layout and fusion passes
+pay for themselves, so it stays on there.
 """
 
 from __future__ import annotations

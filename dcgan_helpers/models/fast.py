@@ -1,7 +1,8 @@
 """A small DCGAN for laptop CPUs: the project's own recipe (`train --preset fast`).
 
-Chosen by measurement (benchmarks/time_to_quality.py): at the same minutes of CPU
-training it beats the tutorial model, whose step costs ~15x more. What mattered:
+Chosen by measurement (benchmarks/README.md has the current figures and the commands that
+reproduce them): at the same minutes of CPU training it beats the tutorial model, whose step
+costs many times more. What mattered:
 - a narrow network (64 channels at 7x7), so many more updates fit in a minute;
 - a third transposed convolution to full resolution and a 3x3 output convolution,
   which draw cleaner strokes than going straight from 14x14 to the image;
@@ -10,18 +11,17 @@ training it beats the tutorial model, whose step costs ~15x more. What mattered:
 - Adam 1e-3 with beta_1 0.5, batch 32, and sampling from a moving average of G's
   weights (ModelSpec.ema_decay) to smooth out the adversarial oscillation;
 - conditioning both networks on 200 k-means clusters of the training images
-  (models/clusters.py): without it samples that fall between two digits cap the
-  classifier score near 8; with it the score passes 9 in under a minute. 200 clusters
-  reach 9.0 in fewer updates than 100 (9.20 against 8.95 at 1,000 updates, mean of three
-  seeds) and are level with them from 3,000 on (benchmarks/ablation.py);
+  (models/clusters.py): without it samples that fall between two digits hold the
+  classifier score down; with it the score passes 9 early. 200 clusters reach 9.0 in fewer
+  updates than 100 and are level with them later (benchmarks/ablation.py);
 - where the images have labels (MNIST, Fashion-MNIST, digits), fitting those clusters
   within each class (`fast_class_clusters`, what `--preset fast` trains there): no cluster
-  then mixes a shirt with a coat, and after 5 minutes on Fashion-MNIST the score rose from
-  7.88 to 8.43 (real images 8.50) and the Fréchet distance fell from 5.3 to 4.8;
+  then mixes a shirt with a coat, which brings the score on Fashion-MNIST close to the real
+  images' and lowers the Fréchet distance;
 - with those clusters, a generator that learns 8x faster than the discriminator (Adam 4e-3
-  against 5e-4) and without momentum (beta_1 0): it passes 9.0 on MNIST after about 300
-  updates instead of 500, while the discriminator's slower rate keeps it from pulling
-  ahead; after 5 minutes the figures are level with Adam(1e-3, 0.5) on MNIST.
+  against 5e-4) and without momentum (beta_1 0): it passes 9.0 on MNIST in fewer updates,
+  while the discriminator's slower rate keeps it from pulling ahead; after 5 minutes the
+  figures are level with Adam(1e-3, 0.5) on MNIST.
 """
 
 from __future__ import annotations
