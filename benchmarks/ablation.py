@@ -48,7 +48,7 @@ from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
 from dcgan_helpers.models import ModelSpec, fast, get_spec  # noqa: E402
 from dcgan_helpers.models.clusters import ClusterCode, find_cluster_code  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset, resize_batch, to_unit_range  # noqa: E402
-from dcgan_helpers.run import build_train_step, cluster_sample  # noqa: E402
+from dcgan_helpers.trainer import build_train_step, cluster_sample  # noqa: E402
 from dcgan_helpers.sampling import generate  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

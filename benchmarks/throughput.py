@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from dcgan_helpers.datasets import load_images  # noqa: E402
 from dcgan_helpers.keras_gan import GAN  # noqa: E402
 from dcgan_helpers.models import get_spec, model_names  # noqa: E402
-from dcgan_helpers.models.clusters import discriminator_input, find_cluster_code  # noqa: E402
+from dcgan_helpers.conditioning import conditioning_of, discriminator_input  # noqa: E402
 from dcgan_helpers.optimizers import FusedAdam  # noqa: E402
 from dcgan_helpers.paths import display_path  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
@@ -52,7 +52,7 @@ def reference_loop(spec, images_float: np.ndarray, batch_size: int, lr: float, b
     g_opt = keras.optimizers.Adam(lr, beta_1=beta1)
     d_opt = keras.optimizers.Adam(lr, beta_1=beta1)
     latent = spec.latent_dim
-    code = find_cluster_code(generator)  # the fast model's D also takes each image's cluster
+    code = conditioning_of(generator)  # the fast model's D also takes each image's cluster
 
     @tf.function
     def train_step(images, image_labels=None):
@@ -94,7 +94,7 @@ def our_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: 
     """What dcgan_helpers.run.train does per step."""
     generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1, adam)
     step = GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=spec.latent_dim,
-                        global_batch_size=batch_size, noise=spec.noise, from_logits=spec.from_logits)
+                        noise=spec.noise, from_logits=spec.from_logits)
     dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0, labels=labels)
 
     def run(steps: int) -> None:

@@ -109,7 +109,7 @@ def worker(args: argparse.Namespace) -> None:
                                                        f"held-out images against each other"}
 
     off_clock = [time.perf_counter() - judge_started]  # seconds spent judging, left off the wall-clock
-    from dcgan_helpers.evaluation import timed  # the training loop (its judge is imported above)
+    from dcgan_helpers import timed  # the training loop (its judge is imported above)
 
     def timed_call(fn):
         def wrapper(*a, **k):

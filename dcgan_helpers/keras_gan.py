@@ -1,13 +1,18 @@
 """The Keras 3 way: a GAN as a `keras.Model` whose `train_step` Keras' own `fit()` calls.
 
-    gan = build_gan(TrainConfig(model="gans_in_action", seed=0).resolved(), steps_per_epoch)
+    gan = GAN(generator, discriminator)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-4), d_optimizer=keras.optimizers.Adam(1e-4))
     history = gan.fit(dataset, epochs=20, callbacks=[GANMonitor(run_dir), BackupAndRestore(...)])
+
+or, with a model and recipe of the collection, `gan = build_gan(config, steps_per_epoch)`.
 
 `GAN.train_step` makes one discriminator and one generator update through the project's
 one definition of an update (`train_step.GANTrainStep.replica_update`), the update
 `run.train` makes: losses averaged over the global batch, the moving average of G, the
 cluster conditioning of `fast`, mixed precision (LossScaleOptimizer) and the NaN check
-mean the same in both. The step names the variables it updates, so nothing is frozen.
+mean the same in both. Losses are averaged over each batch the data gives, so batches of
+any size work, a smaller last one included. The step names the variables it updates, so
+nothing is frozen.
 
 What Keras then gives: the progress bar with `d_loss`, `g_loss`, `d_real` (mean D(x)) and
 `d_fake` (mean D(G(z))) as Keras metrics, a `History`, `steps_per_execution`, and the
@@ -33,11 +38,12 @@ from . import images as pictures
 from . import optimizers  # noqa: F401  registers FusedAdam, the optimizer a saved GAN may name
 from .config import TrainConfig
 from .models import get_spec
-from .models.clusters import needs_labels
 from .noise import sample_noise
 from .pipeline import split_batch
 from .paths import display_path
-from .train_step import METRICS, GANTrainStep, all_finite, copy_model, divergence_error
+from .train_step import METRICS, GANTrainStep, GeneratorAverage
+from .trainer import build_train_step
+from .training_clock import TrainingClock
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +54,28 @@ LOGGED = (*METRICS, "loss")  # the metrics fit() shows, in this order
 class GAN(keras.Model):
     """A generator and a discriminator trained together by `fit()`.
 
-    `batch_size` is the global batch size (the dataset's batches, summed over replicas
-    under a strategy): losses are averaged over it and the step's noise is drawn for it.
-    `gan(noise)` and `gan.predict(noise)` return images from `sampler`. Build it (and
-    compile it) inside `strategy.scope()` to train on several devices.
+    Batches may have any size (the data's): losses are averaged over each global batch
+    (summed over replicas under a strategy) and the step's noise is drawn for it.
+    `latent_dim` defaults to the generator's input size; `noise` is "normal" or "uniform";
+    `from_logits` says whether D ends in a linear unit (True) or a sigmoid; `ema_decay` > 0
+    samples from a moving average of G's weights. `gan(noise)` and `gan.predict(noise)`
+    return images from `sampler`. Build it (and compile it) inside `strategy.scope()` to
+    train on several devices.
     """
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, *, batch_size: int,
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  latent_dim: int | None = None, noise: str = "normal", from_logits: bool = True,
                  ema_decay: float = 0.0, seed: int = 0, ema_generator: keras.Model | None = None,
                  **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.batch_size = int(batch_size)
         self.latent_dim = int(latent_dim or generator.input_shape[-1])
         self.noise = noise
         self.from_logits = bool(from_logits)
-        self.ema_decay = float(ema_decay)
         self.seed = int(seed)
-        if ema_generator is None and self.ema_decay:
-            ema_generator = copy_model(generator)
-        self.ema_generator = ema_generator
+        self.average = GeneratorAverage(generator, ema_decay, ema_generator)
+        self.ema_generator = self.average.model  # tracked, so saving and BackupAndRestore keep it
         # Counts updates and, with the seed, draws each step's noise: saved with the weights,
         # so a restored fit() draws the noise an uninterrupted one would.
         self.step_counter = self.add_weight(shape=(), dtype="int64", initializer="zeros",
@@ -78,13 +84,17 @@ class GAN(keras.Model):
         self.update_rule: GANTrainStep | None = None
         self.built = True  # the two networks are built; nothing else to build
 
+    @property
+    def ema_decay(self) -> float:
+        return self.average.decay
+
     @classmethod
     def from_train_step(cls, step: GANTrainStep) -> "GAN":
-        """A GAN over the models of a `GANTrainStep` (as `run.build_train_step` makes them),
+        """A GAN over the models of a `GANTrainStep` (as `trainer.build_train_step` makes them),
         keeping its moving average; compile it with `step.g_optimizer`, `step.d_optimizer`."""
-        return cls(step.generator, step.discriminator, batch_size=step.global_batch_size,
-                   latent_dim=step.latent_dim, noise=step.noise, from_logits=step.from_logits,
-                   ema_decay=step.ema_decay, seed=step.seed, ema_generator=step.ema_generator)
+        return cls(step.generator, step.discriminator, latent_dim=step.latent_dim, noise=step.noise,
+                   from_logits=step.from_logits, ema_decay=step.ema_decay, seed=step.seed,
+                   ema_generator=step.ema_generator)
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                 *, xla: bool = False, **kwargs) -> None:
@@ -105,7 +115,7 @@ class GAN(keras.Model):
                 optimizer.build(model.trainable_variables)
         self.update_rule = GANTrainStep(
             self.generator, self.discriminator, g_optimizer, d_optimizer, latent_dim=self.latent_dim,
-            global_batch_size=self.batch_size, noise=self.noise, from_logits=self.from_logits,
+            noise=self.noise, from_logits=self.from_logits,
             seed=self.seed, strategy=self.distribute_strategy, jit_compile=xla,
             ema_decay=self.ema_decay, step=self.step_counter, ema_generator=self.ema_generator)
         self._xla = bool(xla)
@@ -118,7 +128,7 @@ class GAN(keras.Model):
     @property
     def sampler(self) -> keras.Model:
         """The generator to draw samples from: the moving average when there is one."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
+        return self.average.sampler
 
     def call(self, noise, training: bool = False):
         return self.sampler(noise, training=False)
@@ -130,21 +140,13 @@ class GAN(keras.Model):
         (fast_conditional) and ignored by the others.
         """
         images, labels = split_batch(data)
-        self._check_batch(images)
-        batch = (images, labels) if needs_labels(self.update_rule.cluster_code) else images
+        condition = self.update_rule.condition
+        batch = (images, labels) if condition is not None and condition.needs_labels else images
         values = dict(self.update_rule.replica_update(batch))
         values["loss"] = values["d_loss"] + values["g_loss"]
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
-
-    def _check_batch(self, images: tf.Tensor) -> None:
-        replicas = self.distribute_strategy.num_replicas_in_sync
-        local = images.shape[0]
-        if local is not None and local * replicas != self.batch_size:
-            raise ValueError(f"the GAN was built for batches of {self.batch_size} images "
-                             f"but got {local * replicas}; batch the dataset with "
-                             f"drop_remainder=True and batch_size={self.batch_size}")
 
     def fit(self, x=None, *, callbacks: list[keras.callbacks.Callback] | None = None,
             **kwargs) -> keras.callbacks.History:
@@ -176,12 +178,13 @@ class GAN(keras.Model):
         return {**super().get_config(),
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-                "batch_size": self.batch_size, "latent_dim": self.latent_dim, "noise": self.noise,
+                "latent_dim": self.latent_dim, "noise": self.noise,
                 "from_logits": self.from_logits, "ema_decay": self.ema_decay, "seed": self.seed}
 
     @classmethod
     def from_config(cls, config: dict) -> "GAN":
         config = dict(config)
+        config.pop("batch_size", None)  # saved by earlier versions; the batch is the data's now
         for name in ("generator", "discriminator"):
             config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
@@ -210,13 +213,11 @@ def build_gan(config: TrainConfig, steps_per_epoch: int, *,
 
     The same models, optimizers (learning-rate decay over `steps_per_epoch` included) and
     moving average; for `fast`, k-means is fitted to `cluster_images()` (images in [-1, 1],
-    e.g. `run.cluster_sample(train_images, None, config.image_shape)`); for
+    e.g. `trainer.cluster_sample(train_images, None, config.image_shape)`); for
     `fast_conditional` the shares of the training `labels` are counted; `fast_class_clusters`
     needs both (k-means within each class). Models that need labels then read (images,
     labels) batches in fit() (`pipeline.make_dataset(..., labels=labels)`).
     """
-    from .run import build_train_step  # run imports the data and checkpoint modules
-
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         step = build_train_step(get_spec(config.model), config, steps_per_epoch, strategy,
@@ -229,6 +230,7 @@ def build_gan(config: TrainConfig, steps_per_epoch: int, *,
 class DivergenceCheck(keras.callbacks.Callback):
     """Stops fit() with `DivergenceError` at a batch whose losses or D outputs are not finite.
 
+    The check and message of the training clock every path shares (`training_clock.py`).
     The logged values are means over the epoch so far, which are finite exactly when every
     step's were. With `steps_per_execution=N` the check sees every N-th batch.
     """
@@ -237,15 +239,15 @@ class DivergenceCheck(keras.callbacks.Callback):
         super().__init__()
         self.kept = kept
         self.epoch = 0
+        self.clock = TrainingClock()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch = epoch + 1  # counted from 1, as run.train's log does
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         values = {k: float(logs[k]) for k in METRICS if logs and k in logs}
-        if not all_finite(values):
-            raise divergence_error(values, step=int(self.model.step_counter.numpy()),
-                                   epoch=self.epoch, kept=self.kept)
+        self.clock.check_finite(values, step=int(self.model.step_counter.numpy()), epoch=self.epoch,
+                                kept=self.kept)
 
 
 class GANMonitor(keras.callbacks.Callback):
@@ -287,32 +289,34 @@ class GANMonitor(keras.callbacks.Callback):
 class TimeLimit(keras.callbacks.Callback):
     """Ends fit() at an epoch's end when the next epoch would end past `minutes` of training.
 
-    The clock starts at the first fit() it is passed to and keeps running over later
-    calls (a resumed fit() shares the budget of the interrupted one). `stopped` says
-    whether it ended training.
+    Training is counted as the command line counts it (`training_clock.TrainingClock`):
+    the seconds of the training steps, the first one (tracing) left out, not the time
+    callbacks take. The clock keeps running over later fit() calls (a resumed fit() shares
+    the budget of the interrupted one). `stopped` says whether it ended training.
     """
 
     def __init__(self, minutes: float):
         super().__init__()
-        self.seconds = 60.0 * minutes
-        self.started: float | None = None
+        self.clock = TrainingClock(60.0 * minutes)
+        self.batch_started = 0.0
         self.epoch_started = 0.0
         self.stopped = False
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        if self.started is None:
-            self.started = time.monotonic()
-
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch_started = time.monotonic()
+        self.epoch_started = self.clock.seconds
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.batch_started = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.clock.tick(time.perf_counter() - self.batch_started)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        now = time.monotonic()
-        if now - self.started + (now - self.epoch_started) > self.seconds:
+        if self.clock.out_of_time or self.clock.would_run_out(self.clock.seconds - self.epoch_started):
             self.model.stop_training = True
             self.stopped = True
 
     @property
     def elapsed_minutes(self) -> float:
-        """Minutes since the first fit() began."""
-        return 0.0 if self.started is None else (time.monotonic() - self.started) / 60.0
+        """Minutes of training counted so far."""
+        return self.clock.used / 60.0

@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -32,17 +30,16 @@ from .atomic import atomic_path
 from .checkpoints import RunCheckpoint, describe_architecture
 from .config import TrainConfig, check_same_architecture
 from .datasets import load_dataset
-from .distribute import synchronize_batch_norm
 from .errors import ConfigError, StorageError
 from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
-from .models.clusters import (ClassClusterCode, ClusterCode, find_cluster_code, fit_class_clusters, fit_clusters,
-                              fit_label_shares, needs_labels)
+from .models.clusters import ClusterCode, find_cluster_code
 from .noise import sample_noise
-from .optimizers import FusedAdam
-from .pipeline import check_shape, make_dataset, resize_batch, to_unit_range
+from .pipeline import check_shape, make_dataset
 from .run_folder import RUN_FILE, RunFolder
-from .train_step import GANTrainStep, all_finite, divergence_error
+from .train_step import GANTrainStep
+from .trainer import build_train_step, cluster_sample
+from .training_clock import TrainingClock
 
 log = logging.getLogger(__name__)
 
@@ -84,120 +81,10 @@ class Run:
         return self.generator(self.sample_noise, training=False).numpy()
 
 
-def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tuple[int, ...]):
-    """Adam for G and D with the run's rates; a tenfold piecewise decay at `decay_epochs`.
-
-    Adam with TensorFlow's fused kernel (optimizers.FusedAdam: Keras' update in one op per
-    variable). With mixed precision each is wrapped in a LossScaleOptimizer (dynamic loss scaling).
-    """
-    def adam(lr: float):
-        rate = lr
-        if decay_epochs:
-            rate = keras.optimizers.schedules.PiecewiseConstantDecay(
-                [e * steps_per_epoch for e in decay_epochs],
-                [lr / 10**i for i in range(len(decay_epochs) + 1)])
-        opt = FusedAdam(rate, beta_1=config.beta1, beta_2=config.beta2)
-        return keras.optimizers.LossScaleOptimizer(opt) if config.mixed_precision else opt
-    return adam(config.lr_g), adam(config.lr_d)
-
-
-def build_models(spec, cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
-    """The run's generator and discriminator; float16 compute (float32 weights) if asked."""
-    if not cfg.mixed_precision:
-        return spec.build(cfg.image_shape, cfg.latent_dim)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
-    try:
-        return spec.build(cfg.image_shape, cfg.latent_dim)
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def build_train_step(spec, cfg: TrainConfig, steps_per_epoch: int,
-                     strategy: tf.distribute.Strategy | None = None,
-                     jit_compile: bool = False,
-                     cluster_images: Callable[[], np.ndarray] | None = None,
-                     labels: np.ndarray | None = None) -> GANTrainStep:
-    """Models, optimizers (built, so checkpoints can restore them) and the compiled step.
-
-    Call inside `strategy.scope()` when using a strategy: BatchNorm then uses the
-    statistics of the global batch. For a cluster-conditioned model (fast), k-means is
-    fitted to the images `cluster_images()` returns (float in [-1, 1]) before the step
-    copies the generator for its moving average; for a label-conditioned one
-    (fast_conditional) the shares of the training `labels` are counted instead; for one with
-    clusters within classes (fast_class_clusters) k-means is fitted within each class, the
-    labels of `cluster_images()` being `labels[cluster_pick(len(labels), len(images))]`
-    (as `cluster_sample` picks them). Pass `cluster_images=None` when a checkpoint will
-    restore the clusters.
-    """
-    generator, discriminator = build_models(spec, cfg)
-    code = find_cluster_code(generator)
-    if isinstance(code, ClassClusterCode):
-        if cluster_images is not None:
-            if labels is None:
-                raise ConfigError(f"model {cfg.model!r} fits its clusters within classes; train it on a "
-                                  f"dataset with labels (mnist, fashion_mnist, digits), or use model 'fast'")
-            started = time.perf_counter()
-            images = cluster_images()
-            fit_class_clusters(code, images, np.asarray(labels)[cluster_pick(len(labels), len(images))],
-                               seed=cfg.seed)
-            log.info("fitted %d k-means clusters within %d classes to %d images in %.1fs", code.num_clusters,
-                     len(np.unique(labels)), len(images), time.perf_counter() - started)
-    elif needs_labels(code):
-        if labels is not None:
-            fit_label_shares(code, labels)
-        elif cluster_images is not None:  # a fresh start, and nothing to count
-            raise ConfigError(f"model {cfg.model!r} is conditioned on labels; train it on a "
-                              f"dataset with labels (mnist, fashion_mnist, digits)")
-    elif code is not None and cluster_images is not None:
-        started = time.perf_counter()
-        images = cluster_images()
-        fit_clusters(code, images, seed=cfg.seed)
-        log.info("fitted %d k-means clusters to %d images in %.1fs", code.num_clusters,
-                 len(images), time.perf_counter() - started)
-    if strategy is not None and strategy.num_replicas_in_sync > 1:
-        synchronize_batch_norm(generator)
-        synchronize_batch_norm(discriminator)
-    g_opt, d_opt = make_optimizers(cfg, steps_per_epoch, spec.lr_decay_epochs)
-    g_opt.build(generator.trainable_variables)
-    d_opt.build(discriminator.trainable_variables)
-    return GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
-                        global_batch_size=cfg.batch_size, noise=spec.noise,
-                        from_logits=spec.from_logits, seed=cfg.seed, strategy=strategy,
-                        jit_compile=jit_compile, ema_decay=spec.ema_decay)
-
-
 def _cluster_count(generator: keras.Model) -> int:
     """The number of k-means clusters a cluster-conditioned generator holds (else 0)."""
     code = find_cluster_code(generator)
     return code.num_clusters if isinstance(code, ClusterCode) else 0
-
-
-def cluster_pick(num_images: int, max_images: int = 10_000) -> np.ndarray | slice:
-    """Which of `num_images` training images k-means is fitted to: a fixed random sample
-    of `max_images` (the same for the images and their labels), or all of them."""
-    if num_images <= max_images:
-        return slice(None)
-    return np.random.default_rng(0).choice(num_images, max_images, replace=False)
-
-
-def cluster_sample(train_images: np.ndarray | None,
-                   dataset_fn: Callable[[int], tf.data.Dataset] | None,
-                   image_shape: tuple, max_images: int = 10_000) -> np.ndarray:
-    """Up to `max_images` training images in [-1, 1], for fitting k-means clusters.
-
-    From `train_images` (uint8) when given, else from the first batches of `dataset_fn(0)`.
-    """
-    if train_images is not None:
-        pick = cluster_pick(len(train_images), max_images)
-        return resize_batch(to_unit_range(train_images[pick]), image_shape).numpy()
-    batches, count = [], 0
-    for batch in dataset_fn(0):
-        batches.append(np.asarray(batch))
-        count += len(batches[-1])
-        if count >= max_images:
-            break
-    return np.concatenate(batches)[:max_images]
 
 
 def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfig:
@@ -404,15 +291,12 @@ class _EpochLoop:
 
     def train_epochs(self, callbacks, on_epoch_images) -> RunResult:
         cfg, spe = self.cfg, self.data.steps_per_epoch
-        seconds = float(self.rows[-1]["seconds"]) if self.rows else 0.0
-        budget = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
-        budget_start = seconds
-        stopped_early = False
+        # The clock goes on from a resumed run's seconds; --max-minutes counts from here.
+        clock = TrainingClock(cfg.max_minutes * 60 if cfg.max_minutes else None,
+                              elapsed=float(self.rows[-1]["seconds"]) if self.rows else 0.0, stop=self.stop)
+        out_of_time = False
         first_epoch = int(self.epoch_var.numpy()) + 1
         resumed_within = int(self.epoch_step.numpy())  # steps of first_epoch trained before (interrupted)
-        # The first step of a process also traces and sets up the compiled graph (seconds):
-        # it is left off the clock, so --max-minutes and log.csv count training updates.
-        first_step = True
         for epoch in range(first_epoch, cfg.epochs + 1):
             skip = resumed_within if epoch == first_epoch else 0
             ds = self.data.dataset_fn(epoch)
@@ -423,52 +307,45 @@ class _EpochLoop:
             totals = _EpochMeans.continuing(self.rows, self.steps_done, skip)
             done = skip
             bar = _progress_bar(self.progress, epoch, cfg.epochs, spe, cfg.batch_size, skip)
-            # The clock sums the steps (fetching the batch and updating), nothing between
-            # them: --max-minutes and log.csv's seconds count training updates only.
             for metrics, took in self.step.run_batches(ds):
-                if first_step:  # tracing and graph set-up: off the clock
-                    first_step = False
-                else:
-                    seconds += took
-                self._check_finite(metrics, epoch)
+                clock.tick(took)
+                clock.check_finite(metrics, step=self.steps_done, epoch=epoch,
+                                   kept=f"the last good checkpoint ({self.ckpt.latest or 'none'})")
                 totals.add(metrics)
                 done += 1
                 if bar is not None:
                     bar.update(cfg.batch_size)
                     bar.set_postfix(d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}",
                                     refresh=False)
-                if seconds - budget_start >= budget:
-                    stopped_early = True
-                    break
-                if self.stop.requested:
+                out_of_time = clock.out_of_time
+                if out_of_time or clock.stop_requested:
                     break
             if bar is not None:
                 bar.close()
-            partial = self.stop.requested and done < spe and not stopped_early
+            # An epoch left before its end (Ctrl-C, SIGTERM, the time budget) is saved at that
+            # step, with a partial log row, and a resumed run continues it from the next step.
+            partial = done < spe and (clock.stop_requested or out_of_time)
             self.epoch_var.assign(epoch - 1 if partial else epoch)
             self.epoch_step.assign(done if partial else 0)
-            row = {"epoch": epoch, "step": self.steps_done, "seconds": round(seconds, 3), **totals.means()}
+            row = {"epoch": epoch, "step": self.steps_done, "seconds": round(clock.seconds, 3), **totals.means()}
             if partial:
-                row["partial"] = "interrupted"
+                row["partial"] = "time budget" if out_of_time else "interrupted"
             self._save_epoch(epoch, row, partial, callbacks, on_epoch_images)
-            if self.stop.requested and (partial or epoch < cfg.epochs) and not stopped_early:
+            if clock.stop_requested and (partial or epoch < cfg.epochs) and not out_of_time:
                 self.ckpt.save()
                 self._finish()
                 raise self._interrupted(epoch, done)
-            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopped_early:
+            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or out_of_time:
                 self.ckpt.save()
-            if stopped_early:
-                log.info("stopped after %.2f minutes of training (--max-minutes %g)",
-                         (seconds - budget_start) / 60, cfg.max_minutes)
+            if out_of_time:
+                log.info("stopped after %.2f minutes of training (--max-minutes %g) at step %d%s",
+                         clock.used / 60, cfg.max_minutes, self.steps_done,
+                         f", {done} of {spe} steps into epoch {epoch}: --resume continues from the next step"
+                         if partial else "")
                 break
         self._finish()
         return RunResult(self.run.run_dir, int(self.epoch_var.numpy()), self.steps_done, self.rows,
-                         stopped_early, self.step.sampler)
-
-    def _check_finite(self, metrics: dict, epoch: int) -> None:
-        if not all_finite(metrics):  # the check and message keras_gan.GAN.fit() uses too
-            raise divergence_error(metrics, step=self.steps_done, epoch=epoch,
-                                   kept=f"the last good checkpoint ({self.ckpt.latest or 'none'})")
+                         out_of_time, self.step.sampler)
 
     def _save_epoch(self, epoch: int, row: dict, partial: bool, callbacks, on_epoch_images) -> None:
         """The epoch's grid, callbacks (whole epochs only) and log row."""

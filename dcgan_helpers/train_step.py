@@ -2,27 +2,59 @@
 
 Each step draws a batch of noise, runs G and D once under two gradient tapes, and
 updates both networks with their own optimizers, as the tutorial does. Losses are
-averaged over the *global* batch (`tf.nn.compute_average_loss`), so a step split
-across replicas by a `tf.distribute` strategy makes the same update as one device.
+averaged over the *global* batch the data gives (`tf.nn.compute_average_loss`), so a
+step split across replicas by a `tf.distribute` strategy makes the same update as one
+device, and a last batch smaller than the others is averaged over its own size.
+What D sees beside each image is what the generator declares it is conditioned on
+(`conditioning.py`); this module knows no particular model.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator
 
 import keras
 import tensorflow as tf
 
-from .errors import DivergenceError
+from .conditioning import conditioning_of, discriminator_input
 from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
-from .models.clusters import discriminator_input, find_cluster_code
 from .noise import sample_noise
 from .pipeline import split_batch
 
 
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # the order replica_step returns them in
+
+
+class GeneratorAverage:
+    """A moving average of G's weights, and which generator to draw samples from.
+
+    Samples from the average are smoother and better than from G itself, which
+    oscillates with the adversarial game. With `decay` 0 there is no average and the
+    sampler is G. `model` restores an existing average (a copy of G's architecture).
+    """
+
+    def __init__(self, generator: keras.Model, decay: float = 0.0, model: keras.Model | None = None):
+        if model is not None and not decay:
+            raise ValueError("an ema_generator needs an ema_decay")
+        self.generator = generator
+        self.decay = float(decay)
+        self.model = model if model is not None or not self.decay else copy_model(generator)
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator to draw samples from: the moving average when there is one."""
+        return self.model if self.model is not None else self.generator
+
+    def update(self, step: tf.Variable) -> None:
+        """Move the average towards G after update number `step` (counted from 0)."""
+        if self.model is None:
+            return
+        # Warm-up: early on the average follows G closely, later it smooths over ~1/(1-decay) steps.
+        t = tf.cast(step, tf.float32)
+        decay = tf.minimum(self.decay, (1.0 + t) / (10.0 + t))
+        for avg, var in zip(self.model.weights, self.generator.weights):
+            avg.assign_sub((1.0 - decay) * (avg - tf.cast(var, avg.dtype)))  # exact for constants
 
 
 class GANTrainStep:
@@ -31,14 +63,15 @@ class GANTrainStep:
     The one definition of a GAN update in the package: `run.train` calls it from its
     epoch loop (`run`, `__call__`), Keras' `fit()` from `keras_gan.GAN.train_step`
     (`replica_update`). Build the models, optimizers and this object inside
-    `strategy.scope()` when using a strategy. The step counter is a variable so that
-    checkpoints carry it; pass `step` (and `ema_generator`, a copy of the generator) to
-    keep them in a model that saves them itself.
+    `strategy.scope()` when using a strategy. The batch size is the data's: each step
+    averages its losses over the global batch it is given. The step counter is a
+    variable so that checkpoints carry it; pass `step` (and `ema_generator`, a copy of the
+    generator) to keep them in a model that saves them itself.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
                  g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
-                 *, latent_dim: int, global_batch_size: int, noise: str = "normal",
+                 *, latent_dim: int, noise: str = "normal",
                  from_logits: bool = True, seed: int = 0,
                  strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
                  ema_decay: float = 0.0, step: tf.Variable | None = None,
@@ -48,59 +81,52 @@ class GANTrainStep:
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.latent_dim = int(latent_dim)
-        self.global_batch_size = int(global_batch_size)
         self.noise = noise
         self.from_logits = from_logits
         self.seed = int(seed)
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.ema_decay = float(ema_decay)
-        self.cluster_code = find_cluster_code(generator)  # None unless cluster-conditioned
-        if ema_generator is not None and not self.ema_decay:
-            raise ValueError("an ema_generator needs an ema_decay")
+        self.condition = conditioning_of(generator)  # what the generator declares, or None
         with self.strategy.scope():
             self.step = step if step is not None else tf.Variable(0, dtype=tf.int64, trainable=False,
                                                                   name="step")
-            # A moving average of G's weights: samples from it are smoother and better
-            # than from G itself, which oscillates with the adversarial game.
-            if ema_generator is None and self.ema_decay:
-                ema_generator = copy_model(generator)
-            self.ema_generator = ema_generator
+            self.average = GeneratorAverage(generator, ema_decay, ema_generator)
         # With XLA only the replica's math is compiled: noise is drawn outside, because
         # XLA derives a different random stream from the same stateless seed.
         # The step has no Python control flow on tensors, so AutoGraph (which rewrites the
         # source before tracing) is off: that saves about a second at every start.
-        self._replica_fn = (tf.function(self.replica_step, jit_compile=True, autograph=False)
-                            if jit_compile else self.replica_step)
+        self._math = (tf.function(self.replica_step, jit_compile=True, autograph=False)
+                      if jit_compile else self.replica_step)
         self._compiled = tf.function(self._distributed_step, autograph=False)
         self._compiled_vector = tf.function(
             lambda images: tf.stack(list(self._distributed_step(images).values())), autograph=False)
 
-    # -- one replica's share of the global batch
-    def replica_step(self, batch, all_noise: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One replica's update on its `batch`: images, or (images, labels) for a model
-        conditioned on labels."""
-        images, labels = split_batch(batch)
-        noise = all_noise
-        if self.strategy.num_replicas_in_sync > 1:  # this replica's slice of the global batch
-            ctx = tf.distribute.get_replica_context()
-            local = tf.shape(images)[0]
-            start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local
-            noise = all_noise[start:start + local]
+    @property
+    def ema_decay(self) -> float:
+        return self.average.decay
 
+    @property
+    def ema_generator(self) -> keras.Model | None:
+        """The moving average of G's weights, or None when the recipe keeps none."""
+        return self.average.model
+
+    # -- one replica's share of the global batch
+    def replica_step(self, batch, noise: tf.Tensor, global_size: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One replica's update on its `batch` (images, or (images, labels) for a model
+        conditioned on labels) with its `noise`; losses are averaged over `global_size`."""
+        images, labels = split_batch(batch)
         # Under mixed precision the forward pass runs in float16; the loss scale
         # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(noise, training=True)
-            real_output = self.discriminator(discriminator_input(self.cluster_code, images, labels=labels),
+            real_output = self.discriminator(discriminator_input(self.condition, images, labels=labels),
                                              training=True)
-            fake_output = self.discriminator(discriminator_input(self.cluster_code, fake_images, noise),
+            fake_output = self.discriminator(discriminator_input(self.condition, fake_images, noise),
                                              training=True)
             g_loss = tf.nn.compute_average_loss(
-                generator_loss_per_example(fake_output, self.from_logits),
-                global_batch_size=self.global_batch_size)
+                generator_loss_per_example(fake_output, self.from_logits), global_batch_size=global_size)
             d_loss = tf.nn.compute_average_loss(
                 discriminator_loss_per_example(real_output, fake_output, self.from_logits),
-                global_batch_size=self.global_batch_size)
+                global_batch_size=global_size)
             g_scaled = _scaled(self.g_optimizer, g_loss)
             d_scaled = _scaled(self.d_optimizer, d_loss)
 
@@ -110,7 +136,7 @@ class GANTrainStep:
         d_grads = d_tape.gradient(d_scaled, d_vars)
         self.g_optimizer.apply_gradients(list(zip(g_grads, g_vars)))
         self.d_optimizer.apply_gradients(list(zip(d_grads, d_vars)))
-        scale = 1.0 / self.global_batch_size
+        scale = 1.0 / tf.cast(global_size, tf.float32)
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,
@@ -118,39 +144,48 @@ class GANTrainStep:
             "d_fake": tf.reduce_sum(probability(fake_output, self.from_logits)) * scale,
         }
 
-    def step_noise(self) -> tf.Tensor:
-        """The global batch's noise for this step: a pure function of (seed, step)."""
+    def _replica_share(self, batch) -> dict[str, tf.Tensor]:
+        """This replica's update: its slice of the global batch's noise, then the math."""
+        images, _ = split_batch(batch)
+        local = tf.shape(images, out_type=tf.int64)[0]
+        offset, total = tf.constant(0, tf.int64), local
+        if self.strategy.num_replicas_in_sync > 1:
+            # Replicas may hold unequal shares (a last, smaller batch): gather every share's
+            # size, so each takes its own rows of the one global batch of noise.
+            ctx = tf.distribute.get_replica_context()
+            sizes = ctx.all_gather(tf.reshape(local, [1]), axis=0)
+            offset = tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
+            total = tf.reduce_sum(sizes)
+        noise = self.step_noise(total)[offset:offset + local]
+        return self._math(batch, noise, total)
+
+    def step_noise(self, size: int | tf.Tensor) -> tf.Tensor:
+        """The noise of a global batch of `size` for this step: a pure function of (seed, step)."""
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step, tf.int64)])
-        return sample_noise(self.global_batch_size, self.latent_dim, self.noise, seed)
+        return sample_noise(size, self.latent_dim, self.noise, seed)
 
     def finish_step(self) -> None:
         """After both networks' updates: move G's average towards G, count the step.
 
         Runs in cross-replica context (or on one device).
         """
-        if self.ema_generator is not None:
-            # Warm-up: early on the average follows G closely, later it smooths over ~1/(1-decay) steps.
-            t = tf.cast(self.step, tf.float32)
-            decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
-            for avg, var in zip(self.ema_generator.weights, self.generator.weights):
-                avg.assign_sub((1.0 - decay) * (avg - tf.cast(var, avg.dtype)))  # exact for constants
+        self.average.update(self.step)
         self.step.assign_add(1)
 
-    def _distributed_step(self, images) -> dict[str, tf.Tensor]:
-        all_noise = self.step_noise()
+    def _distributed_step(self, batch) -> dict[str, tf.Tensor]:
         if self.strategy.num_replicas_in_sync == 1:
-            out = self._replica_fn(images, all_noise)  # no distribution ops on one device
+            out = self._replica_share(batch)  # no distribution ops on one device
         else:
-            per_replica = self.strategy.run(self._replica_fn, args=(images, all_noise))
+            per_replica = self.strategy.run(self._replica_share, args=(batch,))
             out = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                    for k, v in per_replica.items()}
         self.finish_step()
         return out
 
-    def replica_update(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def replica_update(self, batch) -> dict[str, tf.Tensor]:
         """The same update, called by each replica on its share of the batch (as Keras'
         `fit()` calls `train_step`); returns the global batch's metrics on every replica."""
-        out = self._replica_fn(images, self.step_noise())
+        out = self._replica_share(batch)
         ctx = tf.distribute.get_replica_context()
         if self.strategy.num_replicas_in_sync > 1:
             out = ctx.all_reduce(tf.distribute.ReduceOp.SUM, out)
@@ -160,7 +195,7 @@ class GANTrainStep:
     @property
     def sampler(self) -> keras.Model:
         """The generator to draw samples from: the moving average when there is one."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
+        return self.average.sampler
 
     def __call__(self, images) -> dict[str, tf.Tensor]:
         """One update of D and G on a batch (a distributed batch under a strategy)."""
@@ -201,21 +236,6 @@ def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer.scale_loss(loss)
     return loss
-
-
-def all_finite(metrics: Mapping[str, float]) -> bool:
-    """Whether a step's losses and D outputs are all finite (no NaN, no infinity)."""
-    return all(math.isfinite(float(v)) for v in metrics.values())
-
-
-def divergence_error(metrics: Mapping[str, float], *, step: int, epoch: int, kept: str) -> DivergenceError:
-    """The error that stops training at a non-finite step, whichever loop ran it.
-
-    `kept` names the last good saved state, which stopping leaves untouched.
-    """
-    values = {k: float(v) for k, v in metrics.items()}
-    return DivergenceError(f"losses became non-finite at step {step} (epoch {epoch}): {values}; "
-                           f"{kept} is kept; try lower learning rates")
 
 
 def copy_model(model: keras.Model) -> keras.Model:

@@ -23,7 +23,7 @@ from dcgan_helpers.config import TrainConfig  # noqa: E402
 from dcgan_helpers.datasets import load_images  # noqa: E402
 from dcgan_helpers.keras_gan import GANMonitor, build_gan  # noqa: E402
 from dcgan_helpers.pipeline import make_dataset  # noqa: E402
-from dcgan_helpers.run import cluster_sample  # noqa: E402
+from dcgan_helpers.trainer import cluster_sample  # noqa: E402
 
 out, epochs = sys.argv[1], int(sys.argv[2])
 hang = tuple(int(v) for v in sys.argv[sys.argv.index("--hang-at") + 1:][:2]) if "--hang-at" in sys.argv else None

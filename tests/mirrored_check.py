@@ -3,7 +3,9 @@
 With --fit the mirrored step is made by Keras' fit() (keras_gan.GAN, built and compiled in
 the strategy's scope), the single-device one by the project's trainer as always.
 A separate process, because logical devices must be set before TensorFlow starts.
-Usage: python mirrored_check.py MODEL [--no-sync] [--fit]
+With --ragged the data ends in a smaller batch (8 images, then 3, split unevenly over
+the two replicas): both steps must still match one device's.
+Usage: python mirrored_check.py MODEL [--no-sync] [--fit] [--ragged]
 """
 
 import os
@@ -28,7 +30,8 @@ spec = get_spec(sys.argv[1])
 sync = "--no-sync" not in sys.argv
 use_fit = "--fit" in sys.argv
 BATCH = 8
-images = np.random.default_rng(0).uniform(-1, 1, (BATCH, *spec.image_shape)).astype("float32")
+count = BATCH + 3 if "--ragged" in sys.argv else BATCH
+images = np.random.default_rng(0).uniform(-1, 1, (count, *spec.image_shape)).astype("float32")
 
 
 def one_step(strategy, fit: bool = False):
@@ -42,12 +45,12 @@ def one_step(strategy, fit: bool = False):
         g_opt.build(g.trainable_variables)
         d_opt.build(d.trainable_variables)
         if fit:
-            gan = GAN(g, d, batch_size=BATCH, from_logits=spec.from_logits, seed=3,
+            gan = GAN(g, d, from_logits=spec.from_logits, seed=3,
                       ema_decay=spec.ema_decay)
             gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
             ema = gan.ema_generator
         else:
-            step = GANTrainStep(g, d, g_opt, d_opt, latent_dim=spec.latent_dim, global_batch_size=BATCH,
+            step = GANTrainStep(g, d, g_opt, d_opt, latent_dim=spec.latent_dim,
                                 from_logits=spec.from_logits, seed=3, strategy=strategy,
                                 ema_decay=spec.ema_decay)
             ema = step.ema_generator

@@ -20,7 +20,7 @@ def test_first_update_follows_the_warm_up():
     keras.utils.set_random_seed(0)
     g, d = spec.build()
     opts = [keras.optimizers.Adam(1e-3, 0.5) for _ in range(2)]
-    step = GANTrainStep(g, d, *opts, latent_dim=100, global_batch_size=8, ema_decay=0.999)
+    step = GANTrainStep(g, d, *opts, latent_dim=100, ema_decay=0.999)
     before = [w.numpy().copy() for w in g.weights]
     step(np.zeros((8, 28, 28, 1), np.float32))
     after = [w.numpy() for w in g.weights]

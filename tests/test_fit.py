@@ -19,7 +19,7 @@ from dcgan_helpers.keras_gan import GAN, TimeLimit, build_gan
 from dcgan_helpers.models import get_spec
 from dcgan_helpers.models.clusters import find_cluster_code
 from dcgan_helpers.pipeline import make_dataset
-from dcgan_helpers.run import cluster_sample
+from dcgan_helpers.trainer import cluster_sample
 from dcgan_helpers.sampling import load_generator
 from dcgan_helpers.train_step import GANTrainStep
 
@@ -63,13 +63,13 @@ def test_one_fit_step_is_one_step_of_the_trainer(name, mixed):
 
     g, d, opts = networks(spec, mixed)
     before = [v.numpy().copy() for v in g.weights + d.weights]
-    step = GANTrainStep(g, d, *opts, latent_dim=spec.latent_dim, global_batch_size=BATCH, **settings)
+    step = GANTrainStep(g, d, *opts, latent_dim=spec.latent_dim, **settings)
     expected = {k: float(v) for k, v in step(images).items()}
     trainer = variables(g, d, step.ema_generator, opts)
 
     g2, d2, opts2 = networks(spec, mixed)
     assert mixed == (g2.layers[-1].compute_dtype == "float16")
-    gan = GAN(g2, d2, batch_size=BATCH, **settings)
+    gan = GAN(g2, d2, **settings)
     gan.compile(g_optimizer=opts2[0], d_optimizer=opts2[1])
     history = gan.fit(tf.data.Dataset.from_tensors(images), epochs=1, verbose=0)
     fitted = variables(g2, d2, gan.ema_generator, opts2)
@@ -86,6 +86,34 @@ def test_one_fit_step_is_one_step_of_the_trainer(name, mixed):
     for k in expected:
         assert logged[k] == pytest.approx(expected[k], abs=1e-5)
     assert logged["loss"] == pytest.approx(expected["d_loss"] + expected["g_loss"], abs=1e-5)
+
+
+def test_gan_built_from_two_models_fits_batches_of_any_size():
+    # As keras.io's GAN: GAN(generator, discriminator), then fit() takes its batches from the
+    # data. 16 images, then a smaller last batch of 5: each update averages over its own batch,
+    # exactly as the trainer does when handed the same two batches.
+    spec = get_spec("tutorial")
+    images = np.random.default_rng(1).uniform(-1, 1, (BATCH + 5, *spec.image_shape)).astype("float32")
+
+    g, d, opts = networks(spec)
+    step = GANTrainStep(g, d, *opts, latent_dim=spec.latent_dim)
+    for batch in tf.data.Dataset.from_tensor_slices(images).batch(BATCH):
+        last = {k: float(v) for k, v in step(batch).items()}
+
+    g2, d2, opts2 = networks(spec)
+    gan = GAN(g2, d2)
+    gan.compile(g_optimizer=opts2[0], d_optimizer=opts2[1])
+    gan.fit(images, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
+            callbacks=[keras.callbacks.LambdaCallback(
+                on_train_batch_end=lambda batch, logs: seen.append(dict(logs)))])
+    assert int(gan.step_counter.numpy()) == 2
+    for a, b in zip(variables(g, d, None, opts), variables(g2, d2, None, opts2)):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+    # the logged figures of the last batch are its own means: D(x) is a mean over 5 images
+    assert 0.0 < seen[-1]["d_real"] < 1.0 and np.isfinite(last["d_loss"])
+
+
+seen: list[dict] = []
 
 
 def fast_gan(seed: int = 3, **compile_args) -> tuple[GAN, tf.data.Dataset]:

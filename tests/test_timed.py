@@ -6,7 +6,7 @@ import pytest
 from dcgan_helpers.config import TrainConfig
 from dcgan_helpers.evaluation.data import load_evaluation_data
 from dcgan_helpers.evaluation.metrics import Evaluator
-from dcgan_helpers.evaluation.timed import train_for_time
+from dcgan_helpers.timed import train_for_time
 
 
 @pytest.fixture(scope="module")

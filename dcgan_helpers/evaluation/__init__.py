@@ -9,7 +9,6 @@ their dataset (MNIST or Fashion-MNIST).
     report.py            report_figures: the four figures printed beside real images (notebooks, evaluate)
     command.py           the `evaluate` subcommand of `python -m dcgan_helpers`
     callback.py          EvaluationCallback: the same figures as log.csv columns during training
-    timed.py             train_for_time: a recipe trained for a wall-clock budget, scored as it goes
 
 The ideas follow TF-GAN's MNIST evaluation (an MNIST classifier stands in for Inception).
 Nothing heavy is imported here, so `command.add_parser` stays cheap for `--help`.
@@ -30,7 +29,6 @@ _LAZY = {
     "class_shares": "metrics",
     "nn_distance": "metrics",
     "load_evaluation_data": "data",
-    "train_for_time": "timed",
     "report_figures": "report",
     "format_table": "report",
 }

@@ -23,17 +23,22 @@ each class, so no cluster mixes two classes (what `--preset fast` trains on labe
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from ..conditioning import Conditioning, FitData, conditioning_of
 from ..errors import ConfigError
 
+log = logging.getLogger(__name__)
 
-class CategoryCode(layers.Layer):
+
+class CategoryCode(Conditioning):
     """Appends a one-hot category, drawn from the noise, to each noise vector.
 
     The base of `ClusterCode` (categories: k-means clusters of the images) and `LabelCode`
@@ -108,6 +113,8 @@ class ClusterCode(CategoryCode):
     to [-1, 1]) and `frequencies` (the share of training images in each cluster).
     """
 
+    condition_on = "cluster"
+
     def __init__(self, num_clusters: int, image_size: int, **kwargs):
         super().__init__(num_clusters, **kwargs)
         self.num_clusters = self.num_categories
@@ -131,6 +138,16 @@ class ClusterCode(CategoryCode):
         """The category of real images: their nearest centroid (labels are not needed)."""
         return self.codes_of_images(images)
 
+    def prepare(self, data: FitData, *, seed: int = 0) -> None:
+        """Fit k-means to a sample of the training images (unless a checkpoint restores them)."""
+        if data.sample is None:
+            return
+        started = time.perf_counter()
+        images, _ = data.sample()
+        fit_clusters(self, images, seed=seed)
+        log.info("fitted %d k-means clusters to %d images in %.1fs", self.num_clusters, len(images),
+                 time.perf_counter() - started)
+
     def get_config(self):
         return {**super().get_config(), "num_clusters": self.num_clusters, "image_size": self.image_size}
 
@@ -143,6 +160,9 @@ class ClassClusterCode(ClusterCode):
     nearest centroid among those of its own label. `centroid_labels` holds each
     cluster's label.
     """
+
+    condition_on = "cluster within a class"
+    needs_labels = True
 
     def __init__(self, num_clusters: int, image_size: int, **kwargs):
         super().__init__(num_clusters, image_size, **kwargs)
@@ -171,6 +191,19 @@ class ClassClusterCode(ClusterCode):
         distance = tf.where(other, tf.fill(tf.shape(distance), float("inf")), distance)
         return tf.one_hot(tf.argmin(distance, axis=1), self.num_clusters)
 
+    def prepare(self, data: FitData, *, seed: int = 0) -> None:
+        """Fit k-means within each class of a labelled sample of the training images."""
+        if data.sample is None:
+            return
+        if data.labels is None:
+            raise ConfigError(f"model {data.model!r} fits its clusters within classes; train it on a "
+                              f"dataset with labels (mnist, fashion_mnist, digits), or use model 'fast'")
+        started = time.perf_counter()
+        images, labels = data.sample()
+        fit_class_clusters(self, images, labels, seed=seed)
+        log.info("fitted %d k-means clusters within %d classes to %d images in %.1fs", self.num_clusters,
+                 len(np.unique(labels)), len(images), time.perf_counter() - started)
+
 
 @keras.saving.register_keras_serializable(package="dcgan_helpers")
 class LabelCode(CategoryCode):
@@ -179,9 +212,21 @@ class LabelCode(CategoryCode):
     `frequencies` holds the share of each label among the training images.
     """
 
+    condition_on = "label"
+    needs_labels = True
+
     def __init__(self, num_classes: int, **kwargs):
         super().__init__(num_classes, **kwargs)
         self._add_frequencies()
+
+    def prepare(self, data: FitData, *, seed: int = 0) -> None:
+        """Count the share of each label among the training images."""
+        if data.labels is None and data.sample is None:
+            return  # a resumed run: the checkpoint restores the shares
+        if data.labels is None:
+            raise ConfigError(f"model {data.model!r} is conditioned on labels; train it on a "
+                              f"dataset with labels (mnist, fashion_mnist, digits)")
+        fit_label_shares(self, data.labels)
 
     def codes_of_real(self, images: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
         """The category of real images: the one-hot of their labels."""
@@ -216,29 +261,15 @@ class Projection(layers.Layer):
         return (*input_shape[1][:-1], 1)
 
 
-def discriminator_input(code: CategoryCode | None, images: tf.Tensor, noise: tf.Tensor | None = None,
-                        labels: tf.Tensor | None = None):
-    """What D judges: the images alone, or with their one-hot categories when `code` is set.
-
-    Generated images get the category the generator drew from their `noise`; real ones
-    (noise None) their nearest centroid (clusters) or their `labels` (class-conditional).
-    """
-    if code is None:
-        return images
-    return [images, code.codes_of_real(images, labels) if noise is None else code.codes_of_noise(noise)]
-
-
 def find_cluster_code(generator: keras.Model) -> CategoryCode | None:
-    """The generator's category layer (ClusterCode or LabelCode), or None if unconditional."""
-    for layer in generator.layers:
-        if isinstance(layer, CategoryCode):
-            return layer
-    return None
+    """The generator's category layer (ClusterCode, ClassClusterCode or LabelCode), or None."""
+    condition = conditioning_of(generator)
+    return condition if isinstance(condition, CategoryCode) else None
 
 
-def needs_labels(code: CategoryCode | None) -> bool:
-    """Whether training needs the images' labels (a class-conditional model)."""
-    return isinstance(code, (LabelCode, ClassClusterCode))
+def needs_labels(code: Conditioning | None) -> bool:
+    """Whether training needs the images' labels, as the conditioning declares."""
+    return code is not None and code.needs_labels
 
 
 def fit_label_shares(code: LabelCode, labels: np.ndarray) -> None:

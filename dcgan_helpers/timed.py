@@ -4,8 +4,9 @@ Comparing GANs fairly on one machine means giving each the same minutes, not the
 epochs: a small model does many cheap updates while a large one does a few expensive
 ones. `train_for_time` trains with the project's train step and, every `eval_every`
 seconds of training, stops the clock while it scores samples from the generator (the
-moving average when the recipe keeps one). Used by notebook 07 and
-benchmarks/time_to_quality.py.
+moving average when the recipe keeps one). Used by notebooks 07 and 08 and
+benchmarks/time_to_quality.py; it keeps the training clock of every other path
+(`training_clock.py`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from typing import TYPE_CHECKING, Callable
 import keras
 import numpy as np
 
-from .. import graph_optimizer
-from ..config import TrainConfig
-from ..models import ModelSpec, get_spec
-from ..pipeline import make_dataset
-from ..sampling import generate
+from . import graph_optimizer
+from .config import TrainConfig
+from .models import ModelSpec, get_spec
+from .pipeline import make_dataset
+from .sampling import generate
+from .trainer import build_train_step, cluster_sample
+from .training_clock import TrainingClock, all_finite
 
 if TYPE_CHECKING:  # the caller's judge: training itself needs neither it nor its SciPy
-    from .metrics import Evaluator
+    from .evaluation.metrics import Evaluator
 
 
 @dataclass
@@ -87,8 +90,6 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
     """
     if budget_seconds <= 0 or eval_every_seconds <= 0:
         raise ValueError("budget_seconds and eval_every_seconds must be positive")
-    from ..run import build_train_step, cluster_sample  # run imports evaluation lazily; avoid a cycle
-
     cfg = config.resolved()
     spec = spec if spec is not None else get_spec(cfg.model)
     keras.utils.set_random_seed(cfg.seed)
@@ -112,8 +113,11 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
             on_point(point)
         return point
 
+    # The step is traced before the first batch, so no step of this clock is tracing.
+    clock = TrainingClock(budget_seconds, first_step_off=False)
+    clock.charge(setup_seconds)
     with graph_optimizer.skipped_on_cpu():  # the first step starts sooner (CPU only)
-        clock, next_eval, epoch = setup_seconds, eval_every_seconds, 0
+        next_eval, epoch = eval_every_seconds, 0
         while True:
             epoch += 1
             dataset = make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch,
@@ -121,14 +125,14 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
             if epoch == 1:
                 step.trace(dataset.element_spec)
             for metrics, took in step.run_batches(dataset):
-                clock += took
-                if not np.isfinite(list(metrics.values())).all():
-                    result.diverged_at = clock
+                clock.tick(took)
+                if not all_finite(metrics):
+                    result.diverged_at = clock.seconds
                     return result
-                if clock >= next_eval or clock >= budget_seconds:
-                    point = score(clock)
-                    next_eval = (clock // eval_every_seconds + 1) * eval_every_seconds
-                    if clock >= budget_seconds:
+                if clock.seconds >= next_eval or clock.out_of_time:
+                    point = score(clock.seconds)
+                    next_eval = (clock.seconds // eval_every_seconds + 1) * eval_every_seconds
+                    if clock.out_of_time:
                         return result
                     if stop_at_score is not None and point.classifier_score >= stop_at_score:
                         return result
