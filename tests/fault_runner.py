@@ -1,13 +1,17 @@
-"""The command line with one fault injected, in a process of its own (for tests/test_faults.py).
+"""The command line with one fault injected, in a process of its own (for tests/test_faults.py
+and tests/test_cli.py).
 
     python fault_runner.py signal-at-step:N:SIGNAME -- train ...
         sends SIGNAME to this process right after step N, and the same signal once more
-        while the checkpoint that follows is being saved (a second Ctrl-C during the save)
+        while the checkpoint that follows is being saved (a second Ctrl-C during the save);
+        SIGKILL ends the process right there, with no clean-up, as the OOM killer would
     python fault_runner.py enospc-checkpoint -- train ...
         every checkpoint save fails as on a full disk, after TensorFlow created its
         ckpt-N_temp/ folder (what a real full disk does; used where tmpfs cannot be mounted)
 
-The signals are real: they go through the trainer's handlers as a Ctrl-C would.
+The signals are real: they go through the trainer's handlers as a Ctrl-C would. Stepping
+into a known point this way, a test needs no guess at how fast a machine trains.
+TensorFlow is imported as the command line imports it, so stderr is what a user sees.
 """
 
 import os
@@ -16,7 +20,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tensorflow as tf  # noqa: E402
+from dcgan_helpers.quiet import import_tensorflow  # noqa: E402
+
+tf = import_tensorflow(without_keras_extras=True)
 
 from dcgan_helpers import checkpoints, cli  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402

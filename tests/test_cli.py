@@ -1,20 +1,22 @@
 """The command line as users run it: real subprocesses, real MNIST files, one-line errors."""
 
+import glob
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+from waiting import DEADLINE
 
 from dcgan_helpers import runlog
 
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+FAULT_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_runner.py")
+ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # a learner's default
 
 
-def cli(*args, check=True, timeout=600):
+def cli(*args, check=True, timeout=DEADLINE):
     proc = subprocess.run([sys.executable, "-m", "dcgan_helpers", *args], capture_output=True,
                           text=True, env=ENV, timeout=timeout)
     if check and proc.returncode != 0:
@@ -73,26 +75,23 @@ def test_dry_run_writes_every_output(tmp_path):
 
 def test_sigkill_mid_epoch_then_resume(tmp_path, mnist_dir):
     run = str(tmp_path / "killed")
-    args = [sys.executable, "-m", "dcgan_helpers", "train", "--model", "fast", "--dataset", "mnist",
-            "--data-dir", mnist_dir, "--limit", "2048", "--batch-size", "32", "--epochs", "4",
-            "--seed", "5", "--checkpoint-every", "1", "--out", run, "--no-progress"]
-    proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["train", "--model", "fast", "--dataset", "mnist", "--data-dir", mnist_dir, "--limit", "512",
+            "--batch-size", "32", "--epochs", "4", "--seed", "5", "--checkpoint-every", "1", "--out", run,
+            "--no-progress"]  # 16 steps an epoch
+    # SIGKILL right after step 20 (epoch 2, 4 of 16 steps): no handler runs, nothing is cleaned up
+    killed = subprocess.run([sys.executable, FAULT_RUNNER, "signal-at-step:20:SIGKILL", "--", *args],
+                            capture_output=True, text=True, env=ENV, timeout=DEADLINE)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     log = os.path.join(run, "log.csv")
-    deadline = time.time() + 300
-    while time.time() < deadline and len(runlog.read_log(log)) < 1:
-        time.sleep(0.2)
-    time.sleep(1.0)  # now inside epoch 2
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    rows = runlog.read_log(log)
-    assert 1 <= len(rows) < 4, "the run should have been killed mid-training"
-    for name in os.listdir(run):
-        assert not name.endswith(".tmp"), f"half-written file left behind: {name}"
-    out = cli(*args[3:], "--resume").stdout
-    assert "trained 4 epochs (256 steps)" in out
+    assert [(r["epoch"], r["step"]) for r in runlog.read_log(log)] == [("1", "16")]
+    assert os.listdir(os.path.join(run, "grids")) == ["epoch_0001.png"]
+    assert not glob.glob(os.path.join(run, "**", "*.tmp"), recursive=True), "half-written file left behind"
+    out = cli(*args, "--resume").stdout
+    assert "resuming" in out and "step 16" in out
+    assert "trained 4 epochs (64 steps)" in out
     rows = runlog.read_log(log)
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]
-    assert [int(r["step"]) for r in rows] == [64, 128, 192, 256]
+    assert [int(r["step"]) for r in rows] == [16, 32, 48, 64]
     assert sorted(os.listdir(os.path.join(run, "grids"))) == [f"epoch_000{i}.png" for i in range(1, 5)]
 
 
