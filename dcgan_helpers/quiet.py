@@ -6,10 +6,11 @@ your machine" straight to file descriptor 2, before absl's logging is set up, so
 `TF_CPP_MIN_LOG_LEVEL` does not stop them all, Python's filters never see them, and Jupyter
 shows them as red output. `import_tensorflow` sends descriptor 2 through a filter while
 TensorFlow loads and looks for its devices: the known start-up lines (`START_UP_LINES`) are
-dropped, every other line reaches the real stderr. The filter is a small `awk` process, not a
-thread: it forwards even what native code writes just before aborting the process (a thread
-would need Python's lock, which the aborting import holds), and still writes out what it
-holds after this process died. Where there is no `awk` (Windows), nothing is filtered.
+dropped, every other line reaches the real stderr as it comes. The filter is a small `awk`
+process, not a thread: it forwards even what native code writes just before aborting the
+process (a thread would need Python's lock, which the aborting import holds), writes out
+what it holds after this process died, and a Ctrl-C (sent to the terminal's foreground
+processes) does not reach it. Where there is no `awk` (Windows), nothing is filtered.
 
 What it changes in the session, and nothing else: `TF_CPP_MIN_LOG_LEVEL` is set to 2
 (TensorFlow's C++ errors shown, its information and warnings not) when the user has not set
@@ -46,7 +47,7 @@ START_UP_LINES = (
 # a machine that has no CUDA driver, which TensorFlow said just before.
 HARMLESS_AFTER = ("Could not find cuda drivers on your machine", "failed call to cuInit")
 
-# Reads stdin; writes each line that is not a start-up line to stdout at once.
+# Reads stdin; writes each line that is not a start-up line to stdout as it comes.
 _FILTER = r"""
 BEGIN { n = split(ENVIRON["HIDE"], hide, "\n") }
 index($0, ENVIRON["CAUSE"]) { cause = 1 }
@@ -56,10 +57,15 @@ cause && index($0, ENVIRON["EFFECT"]) { next }
 
 
 def start_up_filter() -> list[str] | None:
-    """The command that copies stdin to stdout without TensorFlow's start-up lines; None
-    where this machine has no `awk`. Its environment must be `filter_environment()`."""
+    """The command that copies stdin to stdout line by line, as each line comes, without
+    TensorFlow's start-up lines; None where this machine has no `awk`. Its environment must
+    be `filter_environment()`."""
     awk = shutil.which("awk")
-    return [awk, _FILTER] if awk else None
+    if awk is None:
+        return None
+    if os.path.basename(os.path.realpath(awk)).startswith("mawk"):  # else it reads stdin in blocks
+        return [awk, "-W", "interactive", _FILTER]
+    return [awk, _FILTER]
 
 
 def filter_environment() -> dict[str, str]:
@@ -110,8 +116,9 @@ def _filter_process(output: int) -> tuple[subprocess.Popen, int] | None:
     except OSError:
         return None
     try:
+        # in a session of its own, so that a Ctrl-C meant for Python does not end it first
         process = subprocess.Popen(command, stdin=read_end, stdout=output, stderr=output,
-                                   env=filter_environment())
+                                   env=filter_environment(), start_new_session=True)
     except OSError:
         os.close(write_end)
         return None

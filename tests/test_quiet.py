@@ -7,12 +7,14 @@ code does) and may abort the process: fast, and the same on every machine.
 """
 
 import os
+import select
 import signal
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from waiting import DEADLINE
 
 from dcgan_helpers import quiet
 
@@ -45,13 +47,15 @@ def fake_tensorflow(folder, *native_lines: bytes, then: str = "") -> str:
     return str(folder)
 
 
-def python(code: str, pythonpath: str | None = None, **env: str) -> subprocess.CompletedProcess:
+def python(code: str, pythonpath: str | None = None, env: dict | None = None,
+           own_session: bool = False) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter from the checkout, with TF_CPP_MIN_LOG_LEVEL unset
-    unless given in `env` (as in a learner's shell), and `pythonpath` first on the path."""
+    unless given in `env` (as in a learner's shell), and `pythonpath` first on the path;
+    `own_session`: in a process group of its own, which it may interrupt as Ctrl-C does."""
     environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    environ.update(env, PYTHONPATH=os.pathsep.join(p for p in (pythonpath, REPO) if p))
+    environ.update(env or {}, PYTHONPATH=os.pathsep.join(p for p in (pythonpath, REPO) if p))
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          cwd=REPO, env=environ, timeout=300)
+                          cwd=REPO, env=environ, timeout=DEADLINE, start_new_session=own_session)
 
 
 IMPORT = """
@@ -85,6 +89,15 @@ def test_a_native_abort_while_importing_still_shows_its_message(tmp_path):
     assert fatal in proc.stderr and ABSL not in proc.stderr
 
 
+def test_a_ctrl_c_while_importing_loses_no_line(tmp_path):
+    # the line is not finished when Ctrl-C reaches every process in the terminal's group
+    path = fake_tensorflow(tmp_path, then=f"libc.write(2, {REAL_ERROR!r}, {len(REAL_ERROR)}); "
+                                          "import os, signal; os.killpg(os.getpgrp(), signal.SIGINT)")
+    proc = python(IMPORT, path, own_session=True)
+    assert proc.returncode != 0 and b"KeyboardInterrupt" in proc.stderr, proc.stderr.decode()
+    assert proc.stderr.startswith(REAL_ERROR + b"\n"), proc.stderr.decode()
+
+
 @pytest.mark.parametrize("users_level, level, filtered", [
     (None, "2", True),  # unset: C++ errors stay visible
     ("3", "3", True),  # the user's own choice is kept
@@ -93,7 +106,7 @@ def test_a_native_abort_while_importing_still_shows_its_message(tmp_path):
 ])
 def test_the_log_level_is_2_unless_the_user_set_one(tmp_path, users_level, level, filtered):
     path = fake_tensorflow(tmp_path, ABSL, REAL_ERROR)
-    proc = python(IMPORT, path, **({"TF_CPP_MIN_LOG_LEVEL": users_level} if users_level else {}))
+    proc = python(IMPORT, path, {"TF_CPP_MIN_LOG_LEVEL": users_level} if users_level else {})
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().strip() == level
     assert REAL_ERROR in proc.stderr and (ABSL in proc.stderr) != filtered
@@ -106,6 +119,22 @@ def test_the_filter_drops_cuda_init_only_after_tensorflow_said_there_is_no_drive
     proc = subprocess.run(command, input=text, capture_output=True, env=quiet.filter_environment(),
                           timeout=60)
     assert proc.stdout.splitlines() == [NO_CU_INIT, REAL_ERROR]  # a failing CUDA set-up still shows
+
+
+def test_the_filter_forwards_each_line_as_it_comes():
+    command = quiet.start_up_filter()
+    assert command is not None, "no awk on this machine: start-up lines are not filtered"
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               env=quiet.filter_environment())
+    try:
+        process.stdin.write(REAL_ERROR + b"\n")
+        process.stdin.flush()
+        # the input stays open (TensorFlow still loading): a line comes out within seconds or never
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready and process.stdout.readline() == REAL_ERROR + b"\n"
+    finally:
+        process.stdin.close()
+        process.wait(DEADLINE)
 
 
 CHECK = """
