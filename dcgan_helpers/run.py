@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import graph_optimizer, runlog
+from . import distribute, graph_optimizer, runlog
 from . import images as pictures
 from .atomic import atomic_path
 from .checkpoints import RunCheckpoint, describe_architecture
@@ -219,6 +219,34 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
     """
     # Check everything (settings, folder, data) before writing anything.
     config.validate()
+    strategy = strategy or tf.distribute.get_strategy()
+    if distribute.is_multi_worker(strategy) and config.seed is None and not resume:
+        raise ConfigError("--strategy multi-worker needs --seed N, the same on every worker, "
+                          "so that all draw the same noise")
+    inputs = _Inputs(train_images, dataset_fn, steps_per_epoch, train_labels)
+    with distribute.worker_failures(strategy, out):
+        if distribute.is_chief(strategy):
+            return _train_in(config, out, resume, overwrite, callbacks, progress, strategy, jit_compile,
+                             inputs, on_epoch_images)
+        with distribute.private_run_folder(out, resume) as private:  # only the chief writes `out`
+            return _train_in(config, private, resume, overwrite, callbacks, False, strategy, jit_compile,
+                             inputs, on_epoch_images)
+
+
+@dataclass
+class _Inputs:
+    """The data a caller handed `train` instead of a named dataset (all None for that)."""
+
+    train_images: np.ndarray | None
+    dataset_fn: Callable[[int], tf.data.Dataset] | None
+    steps_per_epoch: int | None
+    train_labels: np.ndarray | None
+
+
+def _train_in(config: TrainConfig, out: str, resume: bool, overwrite: bool, callbacks, progress: bool,
+              strategy: tf.distribute.Strategy, jit_compile: bool, inputs: _Inputs,
+              on_epoch_images) -> RunResult:
+    """`train` in the run folder `out` (a non-chief worker's private one, or the run's)."""
     folder = RunFolder(out)
     folder.check_creatable()
     with stop_signals() as stop, folder.locked():
@@ -227,8 +255,8 @@ def train(config: TrainConfig, out: str, *, resume: bool = False, overwrite: boo
             log.info("%s holds no run yet; starting a new one", out)
         cfg = _resolve_config(config, out, resuming)
         spec = get_spec(cfg.model)
-        data = _training_data(cfg, train_images, dataset_fn, steps_per_epoch, train_labels)
-        strategy = strategy or tf.distribute.get_strategy()
+        data = _training_data(cfg, inputs.train_images, inputs.dataset_fn, inputs.steps_per_epoch,
+                              inputs.train_labels)
         if cfg.batch_size % strategy.num_replicas_in_sync:
             raise ConfigError(f"batch size {cfg.batch_size} does not split evenly over "
                               f"{strategy.num_replicas_in_sync} replicas")
@@ -303,7 +331,7 @@ class _EpochLoop:
             if skip:
                 ds = ds.skip(skip)
             if self.strategy.num_replicas_in_sync > 1:
-                ds = self.strategy.experimental_distribute_dataset(ds)
+                ds = distribute.distribute_batches(self.strategy, ds, cfg.batch_size)
             totals = _EpochMeans.continuing(self.rows, self.steps_done, skip)
             done = skip
             bar = _progress_bar(self.progress, epoch, cfg.epochs, spe, cfg.batch_size, skip)
