@@ -68,8 +68,8 @@ MODELS["fast_conditional"] = dataclasses.replace(
 
 
 # Clusters within each class, and a generator that learns 8x faster than the discriminator
-# (Adam 4e-3 against 5e-4, beta_1 0): 9.0 on MNIST after about 300 updates instead of 500,
-# level after 5 minutes (benchmarks/README.md, "A generator that learns faster").
+# (Adam 4e-3 against 5e-4, beta_1 0): a score of 9.0 on MNIST in fewer updates, and as
+# good after 5 minutes (benchmarks/README.md, "A generator that learns faster").
 MODELS["fast_class_clusters"] = dataclasses.replace(
     MODELS["fast"], name="fast_class_clusters",
     source="this project's CPU recipe with its clusters fitted within each class (needs labels)",
@@ -85,8 +85,8 @@ def preset_model(preset: str, dataset: str) -> str:
     """The model `train --preset PRESET --dataset DATASET` trains.
 
     `published`: the tutorial. `fast`: this project's recipe, whose k-means clusters are
-    fitted within each class when the dataset has labels (`fast_class_clusters`: after 5
-    minutes on Fashion-MNIST it scores 0.55 higher, benchmarks/README.md),
+    fitted within each class when the dataset has labels (`fast_class_clusters`: closer to
+    the real images' score on Fashion-MNIST, benchmarks/README.md),
     and to all images alike when it has none (`fast`: a folder of your own images, CelebA).
     """
     if preset == "fast":
