@@ -95,19 +95,20 @@ def test_training_fits_clusters_once_and_resume_keeps_them(tmp_path, monkeypatch
     first = train(TrainConfig(epochs=1, **base), str(tmp_path / "run"), progress=False)
     # the saved (moving-average) generator holds exactly the clusters k-means finds in the
     # training images: they were fitted before the average was copied, not averaged in
-    import dcgan_helpers.run as run_module
+    import dcgan_helpers.models.clusters as clusters_module
     from dcgan_helpers.datasets import load_images
+    from dcgan_helpers.trainer import cluster_sample
 
     images, _ = load_images("digits", None, 96)
     expected = ClusterCode(fast.NUM_CLUSTERS, 784)
-    fit_clusters(expected, run_module.cluster_sample(images, None, (28, 28, 1)), seed=3)
+    fit_clusters(expected, cluster_sample(images, None, (28, 28, 1)), seed=3)
     centroids = find_cluster_code(first.generator).centroids.numpy()
     np.testing.assert_allclose(centroids, expected.centroids.numpy(), atol=1e-6)
     assert np.abs(centroids).max() > 0.1  # fitted, not the zero initial value
 
     def no_refit(*args, **kwargs):
         raise AssertionError("a resumed run must restore its clusters, not fit new ones")
-    monkeypatch.setattr(run_module, "fit_clusters", no_refit)
+    monkeypatch.setattr(clusters_module, "fit_clusters", no_refit)
     resumed = train(TrainConfig(epochs=2, **base), str(tmp_path / "run"), resume=True, progress=False)
     np.testing.assert_array_equal(find_cluster_code(resumed.generator).centroids.numpy(), centroids)
 

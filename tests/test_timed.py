@@ -20,11 +20,15 @@ def test_scores_at_intervals_until_the_budget_runs_out(setting):
     seen = []
     run = train_for_time(TrainConfig(model="fast", batch_size=16, seed=3), images, evaluator,
                          budget_seconds=8.0, eval_every_seconds=2.0, num_samples=64, on_point=seen.append)
-    assert seen == run.points and len(run.points) >= 2
+    assert seen == run.points and run.points
     seconds = [p.seconds for p in run.points]
     steps = [p.steps for p in run.points]
     assert seconds == sorted(seconds) and steps == sorted(steps) and steps[0] >= 1
-    assert seconds[-1] >= 8.0 and seconds[-2] < 8.0  # the last point is where the budget ran out
+    # The last point is where the budget ran out; each one before it is the first step past
+    # another 2 s of training (how many fit before 8 s depends on the machine's speed).
+    assert seconds[-1] >= 8.0 and all(s < 8.0 for s in seconds[:-1])
+    intervals = [int(s // 2.0) for s in seconds[:-1]]
+    assert intervals == sorted(set(intervals)) and all(i >= 1 for i in intervals)
     last = run.points[-1]
     assert 1.0 <= last.classifier_score <= 10.0 and last.frechet_distance > 0
     assert len(last.class_shares) == 10 and abs(sum(last.class_shares) - 1) < 1e-6
