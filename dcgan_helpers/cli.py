@@ -14,10 +14,8 @@ import shlex
 import sys
 
 from .evaluation import command as evaluate_command
+from .names import DATASET_NAMES, MODEL_NAMES, PRESET_NAMES, STRATEGY_NAMES
 from .quiet import import_tensorflow
-
-MODEL_NAMES = ["fast", "fast_class_clusters", "fast_conditional", "fast_unconditional", "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla"]
-DATASET_NAMES = ["celeba", "digits", "fashion_mnist", "folder", "mnist"]
 
 
 def _positive_int(text: str) -> int:
@@ -44,9 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "folder: your own images in --data-dir; celeba: a CelebA folder in --data-dir, "
                         "converted once to a TFRecord and streamed)")
     t.add_argument("--channels", type=int, choices=[1, 3],
-                   help="image channels the model makes: 1 grayscale, 3 RGB (default: the model's)")
-    t.add_argument("--data-dir", help="folder of IDX files (or mnist.npz) to read instead of "
-                                      "downloading; default: $DCGAN_DATA_DIR")
+                   help="image channels the model makes: 1 grayscale, 3 RGB (default: the data's, "
+                        "e.g. 3 for a folder of colour pictures; a resumed run keeps its own)")
+    t.add_argument("--data-dir", help="folder of the dataset's files (IDX files or mnist.npz, your "
+                                      "pictures, CelebA); default: $DCGAN_DATA_DIR (or its "
+                                      "subfolder named after the dataset), else Debian's copy "
+                                      "(fashion_mnist), else Keras' download")
     t.add_argument("--limit", type=int, help="use only the first N images (quick runs)")
     t.add_argument("--celeba-images", choices=["img_align_celeba", "img_celeba"],
                    default="img_align_celeba",
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tfrecord", help="celeba: the converted file (default: "
                                       "celeba_<images>_<partition>_64.tfrecord beside --out); "
                                       "converted once, reused afterwards")
-    t.add_argument("--preset", choices=["published", "fast"], default="published",
+    t.add_argument("--preset", choices=PRESET_NAMES, default="published",
                    help="'published': the model's source recipe; 'fast': this project's CPU recipe "
                         "(5 minutes of training; k-means clusters fitted within each class on "
                         "mnist, fashion_mnist and digits, to all images on a folder; measured in "
@@ -79,8 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every N epochs score 1,000 samples with the project's classifier of the "
                         "dataset (mnist, fashion_mnist; digits by mnist's) and add classifier_score, "
                         "frechet_distance, nn_distance to log.csv (0: off)")
-    t.add_argument("--strategy", choices=["default", "mirrored", "multi-worker", "tpu"],
-                   default="default",
+    t.add_argument("--strategy", choices=STRATEGY_NAMES, default="default",
                    help="tf.distribute strategy; the global batch is split over its replicas "
                         "(mirrored: all local GPUs; multi-worker: machines in $TF_CONFIG)")
     t.add_argument("--xla", action="store_true", help="compile the train step with XLA")
@@ -215,11 +215,11 @@ def _default_model(args: argparse.Namespace) -> str:
 def _celeba_data(args: argparse.Namespace, config) -> dict:
     """Convert CelebA once (64x64 RGB TFRecord) and return train()'s streaming arguments."""
     from . import celeba
-    from .datasets import resolve_data_dir
+    from .data_folder import data_folder
     from .errors import ConfigError
     from .models import get_spec
 
-    folder = resolve_data_dir("celeba", args.data_dir)
+    folder = data_folder("celeba", args.data_dir)
     if not folder:
         raise ConfigError("--dataset celeba needs --data-dir DIR (or $DCGAN_DATA_DIR): the CelebA "
                           "folder with img_align_celeba/ and list_eval_partition.txt")

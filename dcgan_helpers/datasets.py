@@ -1,9 +1,9 @@
 """Named image datasets as uint8 arrays (N, H, W, C) with labels.
 
-Every loader works offline when pointed at files (an argument or the
-DCGAN_DATA_DIR environment variable) and otherwise falls back to what users
-expect: Keras' download-and-cache for MNIST and Fashion-MNIST, Debian's
-`dataset-fashion-mnist` package, and scikit-learn's bundled digits.
+Every loader works offline when pointed at files and otherwise falls back to what users
+expect: Debian's `dataset-fashion-mnist` package, Keras' download-and-cache for MNIST and
+Fashion-MNIST, and scikit-learn's bundled digits. Which folder is read (an argument,
+$DCGAN_DATA_DIR, a run's recorded folder, Debian's copy) is decided in `data_folder`.
 
 MNIST and Fashion-MNIST files share their names, so each file read is checked against
 the official files' checksums (`known_data`): a folder holding one dataset is refused
@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from .data_folder import DATA_DIR_ENV, candidate_folders, data_folder
 from .errors import DataError
 from .idx import find_idx, load_idx_pair
 from .known_data import DISPLAY_NAMES, DataFile, file_md5, identify, idx_md5
@@ -29,22 +30,7 @@ from .paths import display_path
 
 log = logging.getLogger(__name__)
 
-DATA_DIR_ENV = "DCGAN_DATA_DIR"
-DEBIAN_FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 NPZ_NAMES = ("mnist.npz", "fashion_mnist.npz", "data.npz")  # read when a folder has no IDX files
-
-
-def resolve_data_dir(name: str, data_dir: str | None) -> str | None:
-    """The folder to read `name` from: the argument, else $DCGAN_DATA_DIR (or its subfolder `name`)."""
-    if data_dir:
-        return data_dir
-    env = os.environ.get(DATA_DIR_ENV)
-    if not env:
-        return None
-    for sub in (name, name.replace("_", "-")):
-        if os.path.isdir(os.path.join(env, sub)):
-            return os.path.join(env, sub)
-    return env
 
 
 @dataclass
@@ -165,24 +151,19 @@ def _keras_download(loader_name: str, note: str = "") -> LoadedData:
 
 
 def _named_idx_dataset(name: str, data_dir: str | None, split: str,
-                       fallbacks: tuple[str, ...] = ()) -> LoadedData:
-    """MNIST or Fashion-MNIST: from `data_dir`, else $DCGAN_DATA_DIR where it holds `name`,
-    else the `fallbacks` folders that exist, else Keras' download."""
-    if data_dir:
-        return read_idx_folder(data_dir, split, name)
+                       run_data_dir: str | None = None) -> LoadedData:
+    """MNIST or Fashion-MNIST from the first folder of `data_folder.candidate_folders` that
+    holds it (a shared $DCGAN_DATA_DIR holding the other one is passed over), else Keras'
+    download."""
     note = ""
-    folder = resolve_data_dir(name, None)
-    if folder:
+    for candidate in candidate_folders(name, data_dir, run_data_dir):
         try:
-            return read_idx_folder(folder, split, name)
+            return read_idx_folder(candidate.path, split, name)
         except WrongDataset as e:
-            if folder != os.environ.get(DATA_DIR_ENV):
-                raise  # a subfolder named after the dataset that holds the other one
+            if not candidate.shared:
+                raise  # a folder given for this dataset, or named after it, that holds the other
             note = f"${DATA_DIR_ENV} holds {e.found}, not {DISPLAY_NAMES[name]}; "
             log.warning("%snot using it for %s", note, name)
-    for fallback in fallbacks:
-        if os.path.isdir(fallback):
-            return read_idx_folder(fallback, split, name)
     return _keras_download(name, note)
 
 
@@ -194,7 +175,7 @@ def load_mnist(data_dir: str | None = None, split: str = "train") -> tuple[np.nd
 
 def load_fashion_mnist(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST from a folder, else Debian's dataset-fashion-mnist, else Keras' download."""
-    loaded = _named_idx_dataset("fashion_mnist", data_dir, split, (DEBIAN_FASHION_DIR,))
+    loaded = _named_idx_dataset("fashion_mnist", data_dir, split)
     return loaded.images, loaded.labels
 
 
@@ -215,24 +196,34 @@ def load_digits_28(data_dir: str | None = None, split: str = "train") -> tuple[n
     return out, bunch.target.astype(np.uint8)
 
 
-def load_folder(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """Your own images: every readable picture below `data_dir`, padded to 64x64 (no labels: -1)."""
+def _digits(data_dir: str | None = None, split: str = "train", run_data_dir: str | None = None) -> LoadedData:
+    return LoadedData(*load_digits_28(), [], "scikit-learn")
+
+
+def _image_folder(data_dir: str | None = None, split: str = "train",
+                  run_data_dir: str | None = None) -> LoadedData:
     from .image_folder import load_image_folder
 
-    folder = resolve_data_dir("folder", data_dir)
+    folder = data_folder("folder", data_dir, run_data_dir)
     if not folder:
         raise DataError(f"--dataset folder needs --data-dir DIR (or {DATA_DIR_ENV}): a folder of images")
     images = load_image_folder(folder, size=64)
-    return images, np.full(len(images), -1, dtype=np.int64)
+    return LoadedData(images, np.full(len(images), -1, dtype=np.int64), [], display_path(folder), folder)
+
+
+def load_folder(data_dir: str | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Your own images: every readable picture below `data_dir`, padded to 64x64 (no labels: -1)."""
+    loaded = _image_folder(data_dir, split)
+    return loaded.images, loaded.labels
 
 
 LOADERS: dict[str, Callable[..., LoadedData]] = {
-    "digits": lambda data_dir=None, split="train": LoadedData(*load_digits_28(), [], "scikit-learn"),
-    "folder": lambda data_dir=None, split="train": LoadedData(
-        *load_folder(data_dir), [], display_path(resolve_data_dir("folder", data_dir) or "")),
-    "fashion_mnist": lambda data_dir=None, split="train": _named_idx_dataset(
-        "fashion_mnist", data_dir, split, (DEBIAN_FASHION_DIR,)),
-    "mnist": lambda data_dir=None, split="train": _named_idx_dataset("mnist", data_dir, split),
+    "digits": _digits,
+    "folder": _image_folder,
+    "fashion_mnist": lambda data_dir=None, split="train", run_data_dir=None: _named_idx_dataset(
+        "fashion_mnist", data_dir, split, run_data_dir),
+    "mnist": lambda data_dir=None, split="train", run_data_dir=None: _named_idx_dataset(
+        "mnist", data_dir, split, run_data_dir),
 }
 
 
@@ -241,14 +232,17 @@ def dataset_names() -> list[str]:
 
 
 def load_dataset(name: str, data_dir: str | None = None, limit: int | None = None,
-                 split: str = "train") -> LoadedData:
+                 split: str = "train", run_data_dir: str | None = None) -> LoadedData:
     """A named dataset (images N x H x W x C uint8, labels), the first `limit` if given,
-    with the files it was read from (names, MD5s, which official files they are)."""
+    with the files it was read from (names, MD5s, which official files they are).
+
+    The folder: `data_dir`, else $DCGAN_DATA_DIR, else `run_data_dir` (the folder a run
+    recorded), else Debian's copy, else Keras' download (`data_folder`'s order)."""
     if name not in LOADERS:
         raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
     if limit is not None and limit <= 0:
         raise DataError(f"--limit must be a positive number of images, got {limit}")
-    loaded = LOADERS[name](data_dir=data_dir, split=split)
+    loaded = LOADERS[name](data_dir=data_dir, split=split, run_data_dir=run_data_dir)
     images, labels = loaded.images, loaded.labels
     if limit is not None:
         images, labels = images[:limit], labels[:limit]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-DATA_DIR_ENV = "DCGAN_DATA_DIR"
+from .data_folder import DATA_DIR_ENV
+
 RUNS_DIR_ENV = "DCGAN_RUNS_DIR"
 
 

@@ -132,7 +132,7 @@ def test_a_run_of_model_fast_resumes_as_model_fast_under_preset_fast(tmp_path):
     assert type(find_cluster_code(load_generator(os.path.join(out, "generator.keras")))).__name__ == "ClusterCode"
 
 
-def test_preset_fast_passes_a_score_of_9_on_mnist_within_500_updates(tmp_path, mnist_dir):
+def test_preset_fast_passes_a_score_of_9_on_mnist_within_500_updates(tmp_path, mnist_test_split_dir):
     """What the preset's rates are for (benchmarks/README.md, "A generator that learns faster"):
     on real MNIST the first score of 9.0 comes after about 300 updates (9.5 at 500 on seeds
     0-2); at the rates of before, Adam(1e-3, beta_1 0.5) for both networks, 8.9 at 500."""
@@ -140,7 +140,7 @@ def test_preset_fast_passes_a_score_of_9_on_mnist_within_500_updates(tmp_path, m
     from dcgan_helpers.evaluation.data import load_evaluation_data
     from dcgan_helpers.evaluation.metrics import Evaluator
 
-    data = load_evaluation_data(mnist_dir)  # trains on test images 0-7999, judged on 8000-9999
+    data = load_evaluation_data(mnist_test_split_dir)  # trains on test images 0-7999, judged on 8000-9999
     result = train(TrainConfig(model=preset_model("fast", "mnist"), epochs=2, seed=0, num_examples=4),
                    str(tmp_path / "run"), progress=False, train_images=data.train, train_labels=data.train_labels)
     assert result.steps_done == 2 * (len(data.train) // 32) == 500

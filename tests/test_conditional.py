@@ -12,7 +12,7 @@ import tensorflow as tf
 from dcgan_helpers.config import TrainConfig
 from dcgan_helpers.errors import ConfigError
 from dcgan_helpers.evaluation.classifier import load_classifier, predict
-from dcgan_helpers.evaluation.data import load_splits
+from dcgan_helpers.evaluation.data import load_evaluation_data
 from dcgan_helpers.models import MODELS, get_spec
 from dcgan_helpers.models.clusters import LabelCode, find_cluster_code, fit_label_shares, needs_labels
 from dcgan_helpers.pipeline import make_dataset
@@ -75,16 +75,15 @@ def test_categories_from_text():
         categories_from_text("seven")
 
 
-def test_asked_for_a_digit_it_draws_that_digit(tmp_path, mnist_dir):
+def test_asked_for_a_digit_it_draws_that_digit(tmp_path, mnist_test_split_dir):
     """The issue's check: the project's classifier agrees on at least 95% of 1,000 samples.
 
     1,250 updates on MNIST test images 0..7999 (the classifier's held-out digits are not
     among them), then 100 samples of each digit asked for through `generate --digits`.
     """
-    splits = load_splits(mnist_dir)
-    split = "train" if "train" in splits else "test"
-    images, labels = splits[split]
-    images, labels = images[:8000], labels[:8000]
+    data = load_evaluation_data(mnist_test_split_dir)
+    images, labels = data.train, data.train_labels
+    assert data.train_source == "MNIST test images 0..7999"
     out = str(tmp_path / "conditional")
     result = train(TrainConfig(model="fast_conditional", dataset="mnist", epochs=5, seed=0),
                    out, progress=False, train_images=images, train_labels=labels)

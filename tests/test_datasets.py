@@ -6,18 +6,33 @@ import os
 import numpy as np
 import pytest
 
-from dcgan_helpers import datasets
+from dcgan_helpers import data_folder
 from dcgan_helpers.datasets import load_images
 from dcgan_helpers.errors import DataError
 from conftest import write_idx
 
 
-def test_real_mnist_test_split_is_used_with_a_log_line(mnist_dir, caplog):
+def test_real_mnist_test_split_is_used_with_a_log_line(mnist_test_split_dir, caplog):
     with caplog.at_level(logging.WARNING):
-        x, y = load_images("mnist", data_dir=mnist_dir)
+        x, y = load_images("mnist", data_dir=mnist_test_split_dir)
     assert x.shape == (10000, 28, 28, 1) and x.dtype == np.uint8
     assert y.shape == (10000,) and set(np.unique(y)) == set(range(10))
     assert "test split" in caplog.text and "t10k-images" in caplog.text
+
+
+def test_the_train_split_of_a_learners_folder_is_used_when_it_has_one(mnist_dir, caplog):
+    """Whatever `mnist_dir` holds: its train split when complete, else its test split with
+    a log line; the same images as asked for by split."""
+    from dcgan_helpers.evaluation.data import load_splits
+
+    splits = load_splits(mnist_dir)
+    has_train = "train" in splits
+    with caplog.at_level(logging.WARNING):
+        x, y = load_images("mnist", data_dir=mnist_dir)
+    assert ("test split" in caplog.text) != has_train
+    x_split, y_split = splits["train" if has_train else "test"]
+    assert np.array_equal(x, x_split) and np.array_equal(y, y_split)
+    assert x.shape[1:] == (28, 28, 1) and len(x) == len(y) and set(np.unique(y)) == set(range(10))
 
 
 def test_env_var_and_limit(mnist_dir, monkeypatch):
@@ -47,7 +62,7 @@ def test_npz(tmp_path):
 def test_fashion_found_in_debian_folder(idx_folder, monkeypatch):
     folder = idx_folder("train", n=16)
     monkeypatch.delenv("DCGAN_DATA_DIR", raising=False)
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", folder)
+    monkeypatch.setitem(data_folder.DEBIAN_FOLDERS, "fashion_mnist", folder)
     x, _ = load_images("fashion_mnist")
     assert x.shape == (16, 28, 28, 1)
 
@@ -154,14 +169,16 @@ def test_image_folder_with_nothing_usable_is_refused(tmp_path):
         load_image_folder(str(tmp_path))
 
 
-def test_rgb_folder_for_a_grayscale_model_is_refused(tmp_path):
+def test_rgb_folder_for_a_model_asked_for_grayscale_is_refused(tmp_path):
     from dcgan_helpers.config import TrainConfig
     from dcgan_helpers.run import train
 
     make_pictures(tmp_path / "rgb", 4, mode="RGB")
-    cfg = TrainConfig(model="fast", dataset="folder", data_dir=str(tmp_path / "rgb"), epochs=1, batch_size=2)
-    with pytest.raises(DataError, match="3-channel \\(RGB\\) images but the model expects 1-channel \\(grayscale\\)"):
+    cfg = TrainConfig(model="fast", dataset="folder", data_dir=str(tmp_path / "rgb"), epochs=1,
+                      batch_size=2, image_shape=(28, 28, 1))
+    with pytest.raises(DataError) as info:
         train(cfg, str(tmp_path / "run"), progress=False)
+    assert "3-channel (RGB) images" in str(info.value) and "--channels 3" in str(info.value)
     assert not (tmp_path / "run").exists()
     cfg.image_shape = (28, 28, 3)
     assert train(cfg, str(tmp_path / "run"), progress=False).generator.output_shape == (None, 28, 28, 3)

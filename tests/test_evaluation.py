@@ -19,16 +19,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def mnist_folder(mnist_dir) -> str:
-    """Real MNIST IDX files: see `mnist_dir` in conftest.py (never skipped)."""
-    return mnist_dir
-
-
-@pytest.fixture(scope="module")
-def data(mnist_folder):
+def data(mnist_test_split_dir):
+    """The shipped classifier's own setting on any machine: MNIST test images 8000..9999 as
+    the reference, 0..7999 as the training set (conftest.py builds the folder)."""
     from dcgan_helpers.evaluation.data import load_evaluation_data
 
-    return load_evaluation_data(mnist_folder)
+    return load_evaluation_data(mnist_test_split_dir)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +45,7 @@ def _to_unit(images: np.ndarray) -> np.ndarray:
 
 # --- the shipped classifier -------------------------------------------------------------
 
-def test_shipped_weights_reach_the_recorded_heldout_accuracy(mnist_folder):
+def test_shipped_weights_reach_the_recorded_heldout_accuracy(mnist_dir):
     from dcgan_helpers.evaluation.classifier import (PROVENANCE_FILE, WEIGHTS_FILE, accuracy,
                                                      load_classifier, load_provenance)
     from dcgan_helpers.evaluation.data import Slice, load_splits
@@ -61,7 +57,7 @@ def test_shipped_weights_reach_the_recorded_heldout_accuracy(mnist_folder):
     for key in ("heldout_accuracy", "epochs", "seed", "versions", "date", "command"):
         assert key in record, f"{PROVENANCE_FILE} lacks {key}"
     heldout = Slice.from_dict(record["data"]["heldout"])
-    images, labels = heldout.take(*load_splits(mnist_folder)[heldout.split])
+    images, labels = heldout.take(*load_splits(mnist_dir)[heldout.split])
     assert hashlib.sha256(images.tobytes()).hexdigest() == record["data"]["heldout"]["images_sha256"]
     acc = accuracy(load_classifier(), images, labels)
     assert acc >= 0.985
@@ -70,6 +66,7 @@ def test_shipped_weights_reach_the_recorded_heldout_accuracy(mnist_folder):
 
 def test_reference_never_overlaps_the_training_set(data):
     assert data.reference_source == "MNIST test images 8000..9999"
+    assert data.train_source == "MNIST test images 0..7999"
     assert len(data.reference) == 2000 and len(data.train) == 8000
     train_rows = {row.tobytes() for row in data.train.reshape(len(data.train), -1)}
     overlap = sum(row.tobytes() in train_rows for row in data.reference.reshape(2000, -1))
@@ -226,10 +223,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(["evaluate", *argv])
 
 
-def test_command_writes_the_figures_and_the_reference(tmp_path, data, mnist_folder, capsys):
+def test_command_writes_the_figures_and_the_reference(tmp_path, data, mnist_dir, capsys):
     npy, out = tmp_path / "samples.npy", tmp_path / "scores.json"
     np.save(npy, _to_unit(data.reference[:600]))
-    args = _parse(["--images", str(npy), "--num", "300", "--json", str(out), "--data-dir", mnist_folder])
+    args = _parse(["--images", str(npy), "--num", "300", "--json", str(out), "--data-dir", mnist_dir])
     assert command.run(args) == 0
     result = json.loads(out.read_text())
     keys = {"classifier_score", "frechet_distance", "class_shares", "nn_distance", "num_images"}
@@ -242,44 +239,44 @@ def test_command_writes_the_figures_and_the_reference(tmp_path, data, mnist_fold
     assert "Fréchet distance" in printed
 
 
-def test_command_scores_a_saved_generator(tmp_path, mnist_folder, capsys):
+def test_command_scores_a_saved_generator(tmp_path, mnist_dir, capsys):
     from dcgan_helpers.models import get_spec
 
     generator, _ = get_spec("fast").build()
     path = str(tmp_path / "g.keras")
     generator.save(path)
-    assert command.run(_parse(["--generator", path, "--num", "64", "--data-dir", mnist_folder])) == 0
+    assert command.run(_parse(["--generator", path, "--num", "64", "--data-dir", mnist_dir])) == 0
     assert "scored 64 images from" in capsys.readouterr().out
 
 
-def test_command_refuses_truncation_for_images_already_drawn(tmp_path, mnist_folder):
+def test_command_refuses_truncation_for_images_already_drawn(tmp_path, mnist_dir):
     npy = tmp_path / "samples.npy"
     np.save(npy, np.zeros((8, 28, 28, 1), np.float32))
     with pytest.raises(ConfigError) as info:
-        command.run(_parse(["--images", str(npy), "--truncation", "0.8", "--data-dir", mnist_folder]))
+        command.run(_parse(["--images", str(npy), "--truncation", "0.8", "--data-dir", mnist_dir]))
     assert "generate --truncation" in str(info.value) and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("shape", [(5, 28, 28, 3), (28, 28), (0, 28, 28, 1)])
-def test_command_rejects_a_bad_npy_shape_in_one_line(tmp_path, shape, mnist_folder):
+def test_command_rejects_a_bad_npy_shape_in_one_line(tmp_path, shape, mnist_dir):
     npy = tmp_path / "bad.npy"
     np.save(npy, np.zeros(shape, np.float32))
     with pytest.raises(DataError) as info:
-        command.run(_parse(["--images", str(npy), "--data-dir", mnist_folder]))
+        command.run(_parse(["--images", str(npy), "--data-dir", mnist_dir]))
     assert "bad.npy" in str(info.value) and "\n" not in str(info.value)
 
 
 # --- the training callback --------------------------------------------------------------
 
-def test_callback_adds_columns_every_n_epochs_and_loads_once(data, mnist_folder):
+def test_callback_adds_columns_every_n_epochs_and_loads_once(data, mnist_dir):
     from dcgan_helpers.evaluation.callback import EvaluationCallback
     from dcgan_helpers.models import get_spec
 
     generator, _ = get_spec("fast").build()
     run = types.SimpleNamespace(generator=generator, train_images=data.train[:2000],
                                 config=types.SimpleNamespace(model="fast", dataset="mnist",
-                                                             data_dir=mnist_folder))
-    cb = EvaluationCallback(every=2, num=100, data_dir=mnist_folder)
+                                                             data_dir=mnist_dir))
+    cb = EvaluationCallback(every=2, num=100, data_dir=mnist_dir)
     assert cb.on_epoch_end(run, 1, {}) is None and cb._evaluator is None  # lazy
     first = cb.on_epoch_end(run, 2, {})
     assert set(first) == {"classifier_score", "frechet_distance", "nn_distance"}
@@ -289,7 +286,7 @@ def test_callback_adds_columns_every_n_epochs_and_loads_once(data, mnist_folder)
     with pytest.raises(ConfigError):
         EvaluationCallback(every=0)
     streaming = types.SimpleNamespace(generator=generator, train_images=None, config=run.config)
-    assert set(EvaluationCallback(every=1, num=50, data_dir=mnist_folder)
+    assert set(EvaluationCallback(every=1, num=50, data_dir=mnist_dir)
                .on_epoch_end(streaming, 1, {})) == set(first)
 
 

@@ -122,7 +122,8 @@ def test_resume_of_a_folder_without_run_is_a_new_run_and_busy_folders_are_not_cl
     assert (out / "notes.txt").read_text() == "mine"
 
 
-def test_official_files_are_known_and_recorded(mnist_dir, tmp_path):
+def test_official_files_are_known_and_recorded(mnist_test_split_dir, tmp_path):
+    mnist_dir = mnist_test_split_dir  # the official test split, whatever $DCGAN_DATA_DIR holds
     loaded = load_dataset("mnist", mnist_dir, limit=10)
     assert [(f.name, f.dataset, f.official) for f in loaded.files] == [
         ("t10k-images-idx3-ubyte.gz", "mnist", "t10k-images-idx3-ubyte"),
@@ -144,12 +145,13 @@ def test_official_files_are_known_and_recorded(mnist_dir, tmp_path):
     assert all(len(f["md5"]) == 32 and "/" not in f["name"] for f in recorded)
 
 
-def test_env_data_dir_holding_mnist_is_not_used_for_fashion(mnist_dir, idx_folder, tmp_path,
+def test_env_data_dir_holding_mnist_is_not_used_for_fashion(mnist_test_split_dir, idx_folder, tmp_path,
                                                              monkeypatch, caplog):
-    from dcgan_helpers import datasets
+    from dcgan_helpers import data_folder
 
+    mnist_dir = mnist_test_split_dir  # official MNIST files, known by their checksums
     monkeypatch.setenv("DCGAN_DATA_DIR", mnist_dir)
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", idx_folder("train", n=16))
+    monkeypatch.setitem(data_folder.DEBIAN_FOLDERS, "fashion_mnist", idx_folder("train", n=16))
     with caplog.at_level("WARNING"):
         x, _ = load_images("fashion_mnist")
     assert x.shape == (16, 28, 28, 1)  # Debian's folder (here a stand-in), not the MNIST digits

@@ -40,7 +40,8 @@ class EvaluationCallback:
     `check_run` refuses others before training starts). The nearest-neighbour distance is
     measured against the run's own training images (`run.train_images`, or the dataset's
     when the run streams its data); the reference images are the classifier's held-out
-    ones, read from `data_dir` (default: $DCGAN_DATA_DIR, else the run's --data-dir).
+    ones, read from `data_dir` (default: $DCGAN_DATA_DIR, else the run's --data-dir when
+    the run's dataset is the one judged; `data_folder`'s order).
     """
 
     def __init__(self, every: int, num: int = 1000, data_dir: str | None = None,
@@ -61,19 +62,14 @@ class EvaluationCallback:
         """Load the classifier and real digits on first use; redo only if the run's data changes."""
         if self._evaluator is not None and self._train_id == id(run.train_images):
             return self._evaluator
-        import os
-
-        from ..datasets import DATA_DIR_ENV
         from .data import load_evaluation_data
         from .metrics import Evaluator
 
         dataset = check_run(run.config.dataset)
         if dataset != run.config.dataset:
             log.info("%s images are judged as %s images", run.config.dataset, dataset)
-        data_dir = self.data_dir
-        if data_dir is None and not os.environ.get(DATA_DIR_ENV) and dataset == run.config.dataset:
-            data_dir = run.config.data_dir
-        data = load_evaluation_data(data_dir, dataset=dataset)
+        run_data_dir = run.config.data_dir if dataset == run.config.dataset else None
+        data = load_evaluation_data(self.data_dir, dataset=dataset, run_data_dir=run_data_dir)
         # A run streaming its data (dataset_fn) has no array: use the dataset's training images.
         if run.train_images is not None:
             data.train = run.train_images

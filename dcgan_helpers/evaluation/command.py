@@ -9,7 +9,8 @@
 The images are judged by the classifier of the run's dataset (--dataset for a bare
 generator or .npy, default mnist); a dataset without one (a folder of your own images) is
 refused in one line. The real images come from --data-dir, else $DCGAN_DATA_DIR, else
-the run's own --data-dir: the reference is the classifier's held-out slice (MNIST test
+the run's own --data-dir, else Debian's copy (Fashion-MNIST), else Keras' download
+(`data_folder`'s order): the reference is the classifier's held-out slice (MNIST test
 images 8000..9999, Fashion-MNIST's 10,000 test images), the nearest-neighbour distance
 looks in the split GANs train on (the train split, or MNIST test images 0..7999 when the
 folder holds only the test split). Only argparse is imported at the top, so adding this
@@ -58,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     e.add_argument("--dataset", help="judge the images as this dataset's (mnist, fashion_mnist); "
                                      "default: the run's dataset, mnist for --generator/--images")
     e.add_argument("--data-dir", help="folder of the dataset's IDX files (or .npz) for the real "
-                                      "images; default: $DCGAN_DATA_DIR, else the run's --data-dir")
+                                      "images; default: $DCGAN_DATA_DIR, else the run's --data-dir, "
+                                      "else Debian's copy (Fashion-MNIST), else Keras' download")
     e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     e.add_argument("--noise", choices=["normal", "uniform"],
                    help="noise distribution (default: the run's; normal for a bare --generator)")
@@ -119,7 +121,6 @@ def _run_data(run_dir: str) -> tuple[str, str | None]:
 def run(args: argparse.Namespace) -> int:
     """Carry out `evaluate`; user mistakes raise DataError/ConfigError (one line each)."""
     from ..atomic import write_text
-    from ..datasets import DATA_DIR_ENV
     from ..errors import ConfigError
     from .classifier import check_dataset, require_judge
     from .report import report_figures
@@ -138,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if run_dataset and dataset != run_dataset:
         print(f"{args.run} trained on {run_dataset}; its images are judged as {dataset} images")
         run_data_dir = None  # the run's folder holds its own dataset, not the one judging it
-    data_dir = args.data_dir or (None if os.environ.get(DATA_DIR_ENV) else run_data_dir)
-    result = report_figures(images, data_dir, source, dataset=dataset)
+    result = report_figures(images, args.data_dir, source, dataset=dataset, run_data_dir=run_data_dir)
     if args.json:
         write_text(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data_folder import DATA_DIR_ENV
 from ..datasets import NPZ_NAMES, load_dataset, load_images
 from ..errors import DataError
 from ..idx import find_idx
@@ -76,22 +77,24 @@ class EvaluationData:
 Splits = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def load_splits(data_dir: str | None = None, dataset: str = "mnist") -> Splits:
+def load_splits(data_dir: str | None = None, dataset: str = "mnist",
+                run_data_dir: str | None = None) -> Splits:
     """The splits of `dataset` ("mnist" or "fashion_mnist") present where the dataset loader
-    finds it: `data_dir`, else $DCGAN_DATA_DIR, else Debian's copy (Fashion-MNIST), else
-    Keras' download.
+    finds it: `data_dir`, else $DCGAN_DATA_DIR, else `run_data_dir` (a run's recorded
+    folder), else Debian's copy (Fashion-MNIST), else Keras' download (`data_folder`).
 
     Unlike `load_images`, a missing split is left out rather than replaced by the other one,
     so callers can tell a full folder from a test-only one.
     """
-    return find_splits(data_dir, dataset)[0]
+    return find_splits(data_dir, dataset, run_data_dir)[0]
 
 
-def find_splits(data_dir: str | None = None, dataset: str = "mnist") -> tuple[Splits, str | None]:
+def find_splits(data_dir: str | None = None, dataset: str = "mnist",
+                run_data_dir: str | None = None) -> tuple[Splits, str | None]:
     """`load_splits`, and the folder they were read from (None: Keras' download)."""
     # Reading the test split first finds the folder and checks its files; every MNIST-style
     # folder has one (a folder of only training images would be read, with a warning, as test).
-    first = load_dataset(dataset, data_dir, split="test")
+    first = load_dataset(dataset, data_dir, split="test", run_data_dir=run_data_dir)
     folder = first.folder
     if folder is None:
         return _keras_splits(dataset), None
@@ -118,7 +121,7 @@ def _keras_splits(dataset: str) -> Splits:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, dataset).load_data()
     except Exception as e:  # network errors come in many types
         raise DataError(f"could not download {name} ({type(e).__name__}: {e}); pass --data-dir "
-                        f"(or set DCGAN_DATA_DIR) to a folder of {name} IDX files") from e
+                        f"(or set {DATA_DIR_ENV}) to a folder of {name} IDX files") from e
     return {"train": (x_train[..., None], y_train), "test": (x_test[..., None], y_test)}
 
 
@@ -138,8 +141,9 @@ def classifier_slices(splits: Splits, heldout_share: float = 0.2,
 
 
 def load_evaluation_data(data_dir: str | None = None, heldout: Slice | None = None,
-                         dataset: str = "mnist") -> EvaluationData:
-    """Reference images (the classifier's held-out slice) and the GAN training set, as uint8.
+                         dataset: str = "mnist", run_data_dir: str | None = None) -> EvaluationData:
+    """Reference images (the classifier's held-out slice) and the GAN training set, as uint8,
+    read from the folder `load_splits` finds.
 
     `heldout` defaults to the slice recorded in the provenance file of `dataset`'s shipped
     classifier.
@@ -151,7 +155,7 @@ def load_evaluation_data(data_dir: str | None = None, heldout: Slice | None = No
                                    **load_provenance(dataset=dataset)["data"]["heldout"]})
     dataset = heldout.dataset
     name = DISPLAY_NAMES.get(dataset, dataset)
-    splits = load_splits(data_dir, dataset)
+    splits = load_splits(data_dir, dataset, run_data_dir)
     gan_split = "train" if "train" in splits else next(iter(splits))
     n = len(splits[gan_split][0])
     ref_slice = heldout

@@ -38,17 +38,18 @@ def format_table(result: dict) -> str:
 
 
 def report_figures(images: np.ndarray, data_dir: str | None = None, source: str | None = None,
-                   show: bool = True, dataset: str = "mnist") -> dict:
+                   show: bool = True, dataset: str = "mnist", run_data_dir: str | None = None) -> dict:
     """Score generated images (N, H, W, 1) in [-1, 1] next to real ones of `dataset`
     ("mnist" or "fashion_mnist"), judged by that dataset's classifier.
 
-    The real images come from `data_dir` (else $DCGAN_DATA_DIR, else Debian's copy for
-    Fashion-MNIST, else Keras' download): the classifier's held-out slice as the reference,
+    The real images come from `data_dir` (else $DCGAN_DATA_DIR, else `run_data_dir`, the
+    folder the scored run trained on, else Debian's copy for Fashion-MNIST, else Keras'
+    download; `data_folder`'s order): the classifier's held-out slice as the reference,
     the GANs' training split for the nearest-neighbour distance. With `show`, prints where
     each came from and the table. Returns the figures of `evaluate_images` (the reference's
     under "reference") and the dataset.
     """
-    data = load_evaluation_data(data_dir, dataset=dataset)
+    data = load_evaluation_data(data_dir, dataset=dataset, run_data_dir=run_data_dir)
     result = {**evaluate_images(images, data.reference, data.train, load_classifier(dataset=dataset)),
               "dataset": dataset}
     if show:
