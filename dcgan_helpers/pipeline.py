@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import tensorflow as tf
 
 from .errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 
 def to_unit_range(images: np.ndarray | tf.Tensor) -> tf.Tensor:
@@ -19,15 +23,51 @@ def to_uint8(images: np.ndarray | tf.Tensor) -> np.ndarray:
     return np.clip(np.rint(x * 127.5 + 127.5), 0, 255).astype(np.uint8)
 
 
+def describe_channels(channels: int) -> str:
+    """'1-channel (grayscale)', '3-channel (RGB)': how messages name a number of channels."""
+    return f"{channels}-channel ({ {1: 'grayscale', 3: 'RGB'}.get(channels, '?') })"
+
+
 def check_shape(images_shape: tuple, image_shape: tuple, source: str = "the data") -> None:
     """Fail early when the data's channels cannot feed a model expecting `image_shape`."""
     have, want = images_shape[-1], image_shape[-1]
     if have != want:
-        kind = {1: "grayscale", 3: "RGB"}
+        shape = (*tuple(image_shape)[:-1], have)
         raise DataError(
-            f"{source} has {have}-channel ({kind.get(have, '?')}) images but the model expects "
-            f"{want}-channel ({kind.get(want, '?')}) images; pick a model or dataset that match"
+            f"{source} has {describe_channels(have)} images but the model expects "
+            f"{describe_channels(want)} images; pass --channels {have} (in Python: "
+            f"image_shape={shape}) for a model that makes {have}-channel images"
         )
+
+
+def fit_channels(image_shape: tuple, data_shape: tuple, *, channels_given: bool = False,
+                 resumed_from: str | None = None, source: str = "the data") -> tuple:
+    """The model's image shape (height, width, channels), its channels following the data's.
+
+    The channels follow the images (3 for a folder of colour pictures, 1 for MNIST) unless
+    something fixed them: `channels_given` (--channels, or image_shape in a TrainConfig) or
+    `resumed_from`, the run folder whose saved weights have them. Fixed channels that differ
+    from the data's are a one-line DataError naming the option that fixes it.
+    """
+    have, want = int(data_shape[-1]), int(image_shape[-1])
+    if have == want:
+        return tuple(image_shape)
+    if resumed_from is not None:
+        from .paths import display_path
+
+        raise DataError(
+            f"{source} has {describe_channels(have)} images but the run in "
+            f"{display_path(resumed_from)} makes {describe_channels(want)} images (its saved "
+            f"weights fix them); resume it on {want}-channel images, or train on these in a new "
+            f"run (another --out, or --overwrite instead of --resume)")
+    if channels_given:
+        raise DataError(
+            f"{source} has {describe_channels(have)} images but --channels {want} asks for "
+            f"{describe_channels(want)} images; leave out --channels (in Python: image_shape) so "
+            f"the model follows the data, or pass --channels {have}")
+    log.info("%s has %s images: the model makes %d-channel images", source,
+             describe_channels(have), have)
+    return (*tuple(image_shape)[:-1], have)
 
 
 def resize_batch(images: tf.Tensor, image_shape: tuple) -> tf.Tensor:
