@@ -140,7 +140,7 @@ def import_tensorflow(*, without_keras_extras: bool = False) -> ModuleType:
 
     `without_keras_extras`: when they are installed, Keras imports scikit-learn at start-up
     for its `keras.wrappers.SKLearn*` classes, and matplotlib's pyplot for the galleries of
-    `keras.visualization`: on a 2-core CPU about 0.8 s and 0.45 s of an import of 4 s.
+    `keras.visualization`: a noticeable share of the import on a CPU (benchmarks/README.md).
     The command line, which uses neither, passes True: Keras then starts as if both were
     absent, and those Keras helpers are unusable in that process; scikit-learn (for the
     digits dataset) and matplotlib (for the loss plot) still import as usual afterwards.
