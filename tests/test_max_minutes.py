@@ -75,8 +75,10 @@ def test_budget_ends_the_run_cleanly_with_everything_saved(budget_stop, steps_pe
     stop = budget_stop
     assert stop.returncode == 0, stop.stderr
     assert "Traceback" not in stop.stderr
-    said = [line for line in stop.stdout.splitlines() if "stopped" in line and f"--max-minutes {stop.minutes:g}" in line]
-    assert len(said) == 1, stop.stdout  # e.g. "stopped after 0.02 minutes of training (--max-minutes 0.02)"
+    # e.g. "stopped after 0.02 minutes of training (--max-minutes 0.02)"
+    said = [line for line in stop.stdout.splitlines()
+            if "stopped" in line and f"--max-minutes {stop.minutes:g}" in line]
+    assert len(said) == 1, stop.stdout
     rows = runlog.read_log(os.path.join(stop.out, "log.csv"))
     # log.csv counts the seconds of training updates (rounded to the millisecond): at least the budget
     assert float(rows[-1]["seconds"]) >= stop.minutes * 60 - 1e-3
@@ -91,8 +93,9 @@ def checkpoint_values(run: str) -> tuple[str, dict[str, np.ndarray]]:
     """The newest checkpoint's name and every value in it (but the count of saves, which differs)."""
     newest = checkpoint_candidates(os.path.join(run, "checkpoints"))[0]
     reader = tf.train.load_checkpoint(newest)
-    return os.path.basename(newest), {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()
-                                      if not key.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
+    keys = [key for key in reader.get_variable_to_shape_map()
+            if not key.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))]
+    return os.path.basename(newest), {key: reader.get_tensor(key) for key in keys}
 
 
 def test_budget_stop_mid_epoch_resumes_at_the_next_step(budget_stop, steps_per_epoch, tmp_path):

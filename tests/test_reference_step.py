@@ -27,7 +27,6 @@ about 1e-8 after three updates, so there the comparison measures the update, not
 from __future__ import annotations
 
 import contextlib
-import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -43,10 +42,7 @@ from dcgan_helpers.models import get_spec
 from dcgan_helpers.pipeline import to_unit_range
 from dcgan_helpers.train_step import GANTrainStep
 
-try:  # the trainer factory the command line uses (it may move to dcgan_helpers.trainer)
-    from dcgan_helpers.run import build_train_step
-except ImportError:
-    from dcgan_helpers.trainer import build_train_step
+from dcgan_helpers.trainer import build_train_step
 
 BATCH = 8
 UPDATES = 3
@@ -110,25 +106,16 @@ class ProjectUpdate:
     update: Callable[[tf.Tensor], object]
 
 
-def takes(function: Callable, name: str) -> bool:
-    """Whether `function` has a parameter called `name`.
-
-    The refactor in progress takes the batch size from the data: `GANTrainStep` loses
-    `global_batch_size=`, `GAN` its `batch_size=`, and `step_noise` gains a `size`.
-    """
-    return name in inspect.signature(function).parameters
-
-
 def step_noise(step: GANTrainStep) -> tf.Tensor:
-    """The noise `step`'s next update draws, from (seed, step), computed before the update."""
-    return step.step_noise(BATCH) if takes(step.step_noise, "size") else step.step_noise()
+    """The noise `step`'s next update draws for a batch of BATCH, from (seed, step), computed
+    before the update."""
+    return step.step_noise(BATCH)
 
 
 def fitted_gan(generator: keras.Model, discriminator: keras.Model, g_optimizer, d_optimizer,
                spec) -> GAN:
-    """A compiled `keras_gan.GAN` (the one place it is built here)."""
-    batch = {"batch_size": BATCH} if takes(GAN.__init__, "batch_size") else {}
-    gan = GAN(generator, discriminator, noise=spec.noise, from_logits=spec.from_logits, seed=SEED, **batch)
+    """A compiled `keras_gan.GAN` (the one place it is built here); its batch size is the data's."""
+    gan = GAN(generator, discriminator, noise=spec.noise, from_logits=spec.from_logits, seed=SEED)
     gan.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer)
     return gan
 
