@@ -31,6 +31,8 @@ from dcgan_helpers.checkpoints import checkpoint_candidates
 from dcgan_helpers.datasets import load_images
 from test_faults import cli, leftovers
 
+pytestmark = pytest.mark.slow  # three command-line runs: about a minute on 2 CPU cores
+
 BATCH = 1
 EPOCHS = 50  # more than any machine trains in the budget
 BUDGETS = (0.02, 0.0213)  # minutes; the second only if the first stop falls on an epoch's end

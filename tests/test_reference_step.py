@@ -44,6 +44,8 @@ from dcgan_helpers.train_step import GANTrainStep
 
 from dcgan_helpers.trainer import build_train_step
 
+pytestmark = pytest.mark.slow  # four settings of the tutorial's models traced and updated: about a minute on 2 cores
+
 BATCH = 8
 UPDATES = 3
 SEED = 0  # initial weights, dropout seeds and the project's noise stream
