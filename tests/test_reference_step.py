@@ -44,7 +44,7 @@ from dcgan_helpers.train_step import GANTrainStep
 
 from dcgan_helpers.trainer import build_train_step
 
-pytestmark = pytest.mark.slow  # four settings of the tutorial's models traced and updated: about a minute on 2 cores
+pytestmark = pytest.mark.slow  # four settings traced and updated: about a minute on 2 CPU cores
 
 BATCH = 8
 UPDATES = 3
