@@ -189,6 +189,10 @@ def _train(args: argparse.Namespace) -> int:
     result = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
                    progress=not args.no_progress, strategy=make_strategy(args.strategy),
                    jit_compile=args.xla, callbacks=callbacks, **data)
+    if result.run_dir != args.out:  # a multi-worker run's other worker: the chief writes the run
+        print(f"trained {result.epochs_done} epochs ({result.steps_done} steps) as a worker; "
+              f"the chief wrote the run in {args.out}")
+        return 0
     frames = grid_files(args.out)
     if frames:
         make_gif(frames, os.path.join(args.out, "training.gif"))

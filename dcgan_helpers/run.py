@@ -35,7 +35,7 @@ from .interrupts import StopRequest, TrainingInterrupted, stop_signals
 from .models import get_spec
 from .models.clusters import ClusterCode, find_cluster_code
 from .noise import sample_noise
-from .pipeline import check_shape, make_dataset
+from .pipeline import check_shape, fit_channels, make_dataset
 from .run_folder import RUN_FILE, RunFolder
 from .train_step import GANTrainStep
 from .trainer import build_train_step, cluster_sample
@@ -115,10 +115,14 @@ class _TrainingData:
 def _training_data(cfg: TrainConfig, train_images: np.ndarray | None,
                    dataset_fn: Callable[[int], tf.data.Dataset] | None,
                    steps_per_epoch: int | None,
-                   train_labels: np.ndarray | None = None) -> _TrainingData:
+                   train_labels: np.ndarray | None = None, *, channels_given: bool = False,
+                   resumed_from: str | None = None) -> tuple[TrainConfig, _TrainingData]:
     """The run's batches: the named dataset, the caller's images, or the caller's pipeline.
 
-    For a model conditioned on labels the batches are (images, labels) pairs.
+    For a model conditioned on labels the batches are (images, labels) pairs. With images
+    in memory, the model's channels follow theirs (a folder of colour pictures trains an RGB
+    model) unless `channels_given` (--channels) or the run `resumed_from` fixed them: the
+    returned config has the run's image shape.
     """
     files: list[dict] = []
     with_labels = get_spec(cfg.model).needs_labels
@@ -132,21 +136,24 @@ def _training_data(cfg: TrainConfig, train_images: np.ndarray | None,
             raise ConfigError(f"model {cfg.model!r} is conditioned on labels, and the {cfg.dataset!r} "
                               f"images have none; train it on mnist, fashion_mnist or digits "
                               f"(or pass one label per image as train_labels)")
+        source = f"dataset {cfg.dataset!r}"
+        shape = fit_channels(cfg.image_shape, train_images.shape, channels_given=channels_given,
+                             resumed_from=resumed_from, source=source)
+        cfg = cfg if shape == cfg.image_shape else dataclasses.replace(cfg, image_shape=shape)
+        check_shape(train_images.shape, cfg.image_shape, source)
         labels = train_labels if with_labels else None
-        check_shape(train_images.shape, cfg.image_shape, f"dataset {cfg.dataset!r}")
-        images = train_images
+        images, image_shape = train_images, cfg.image_shape
         steps_per_epoch = len(images) // cfg.batch_size
         if steps_per_epoch == 0:
             raise ConfigError(f"only {len(images)} images for a batch size of {cfg.batch_size}; "
                               f"lower --batch-size or raise --limit")
 
         def dataset_fn(epoch: int) -> tf.data.Dataset:
-            return make_dataset(images, cfg.batch_size, cfg.image_shape, seed=cfg.seed + epoch,
-                                labels=labels)
+            return make_dataset(images, cfg.batch_size, image_shape, seed=cfg.seed + epoch, labels=labels)
     elif not steps_per_epoch:
         raise ConfigError("dataset_fn needs steps_per_epoch (batches per epoch)")
-    return _TrainingData(dataset_fn, steps_per_epoch, train_images, files,
-                         train_labels if with_labels else None)
+    return cfg, _TrainingData(dataset_fn, steps_per_epoch, train_images, files,
+                              train_labels if with_labels else None)
 
 
 def _settings(cfg: TrainConfig, files: list[dict]) -> str:
@@ -255,8 +262,9 @@ def _train_in(config: TrainConfig, out: str, resume: bool, overwrite: bool, call
             log.info("%s holds no run yet; starting a new one", out)
         cfg = _resolve_config(config, out, resuming)
         spec = get_spec(cfg.model)
-        data = _training_data(cfg, inputs.train_images, inputs.dataset_fn, inputs.steps_per_epoch,
-                              inputs.train_labels)
+        cfg, data = _training_data(cfg, inputs.train_images, inputs.dataset_fn, inputs.steps_per_epoch,
+                                   inputs.train_labels, channels_given=config.image_shape is not None,
+                                   resumed_from=out if resuming else None)
         if cfg.batch_size % strategy.num_replicas_in_sync:
             raise ConfigError(f"batch size {cfg.batch_size} does not split evenly over "
                               f"{strategy.num_replicas_in_sync} replicas")
