@@ -24,7 +24,7 @@ from .train_step import GANTrainStep
 
 
 def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tuple[int, ...]):
-    """Adam for G and D with the run's rates; a tenfold piecewise decay at `decay_epochs`.
+    """Adam for G and D with the run's rates, ten times lower after each of `decay_epochs`.
 
     Adam with TensorFlow's fused kernel (optimizers.FusedAdam: Keras' update in one op per
     variable). With mixed precision each is wrapped in a LossScaleOptimizer (dynamic loss scaling).
@@ -32,8 +32,10 @@ def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tup
     def adam(lr: float):
         rate = lr
         if decay_epochs:
+            # Keras keeps a value while the update count is at most its boundary: every update
+            # of epoch e + 1 (counts e * steps_per_epoch on) takes the lower rate.
             rate = keras.optimizers.schedules.PiecewiseConstantDecay(
-                [e * steps_per_epoch for e in decay_epochs],
+                [e * steps_per_epoch - 1 for e in decay_epochs],
                 [lr / 10**i for i in range(len(decay_epochs) + 1)])
         opt = FusedAdam(rate, beta_1=config.beta1, beta_2=config.beta2)
         return keras.optimizers.LossScaleOptimizer(opt) if config.mixed_precision else opt

@@ -14,7 +14,7 @@ class ModelSpec:
 
     `from_logits` says whether the discriminator ends in a linear unit (True) or a
     sigmoid (False); `noise` is the latent distribution ("normal" or "uniform" in [-1, 1]).
-    `lr_decay_epochs` are the epochs at which the learning rate drops tenfold (seed 003).
+    `lr_decay_epochs` are the epochs after which the learning rate drops tenfold (seed 003).
     `ema_decay` > 0 samples from a moving average of the generator's weights.
     `needs_labels`: the model is conditioned on the data's labels (a class-conditional GAN),
     so training reads (images, labels) batches.
