@@ -15,6 +15,7 @@ import sys
 
 from .evaluation import command as evaluate_command
 from .names import DATASET_NAMES, MODEL_NAMES, PRESET_NAMES, STRATEGY_NAMES
+from .objective import LOSS_NAMES
 from .quiet import import_tensorflow
 
 
@@ -86,6 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     t.add_argument("--mixed-precision", action="store_true",
                    help="float16 compute with float32 weights and loss scaling (for GPUs)")
+    o = t.add_argument_group("what the update optimizes (docs/command_line.md; a resumed run keeps its own)")
+    o.add_argument("--loss", choices=LOSS_NAMES,
+                   help="non_saturating: the tutorial's cross-entropy (default); hinge; wasserstein "
+                        "(needs --gradient-penalty, default 10, or --spectral-norm); hinge and "
+                        "wasserstein need a D with a linear output")
+    o.add_argument("--gradient-penalty", type=float, metavar="W",
+                   help="weight of WGAN-GP's (|grad D| - 1)^2 on real/fake interpolates "
+                        "(default: 10 with --loss wasserstein, else 0: off)")
+    o.add_argument("--critic-steps", type=int, metavar="N",
+                   help="D updates per G update, each with fresh noise on the same batch (default 1)")
+    o.add_argument("--r1", type=float, metavar="GAMMA",
+                   help="R1 penalty gamma/2 * |grad D(x)|^2 on real images (default 0: off)")
+    o.add_argument("--spectral-norm", action="store_true", default=None,
+                   help="divide D's Dense/Conv kernels by their largest singular value")
+    o.add_argument("--label-smoothing", type=float, metavar="S",
+                   help="one-sided: real images' target is 1 - S, e.g. 0.1 (non_saturating only)")
     t.add_argument("--out", required=True, help="run folder for everything the run writes")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its latest checkpoint")
@@ -175,7 +192,9 @@ def _train(args: argparse.Namespace) -> int:
         beta1=args.beta1, latent_dim=args.latent_dim, seed=args.seed,
         image_shape=_image_shape(model, args.channels), mixed_precision=args.mixed_precision,
         checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
-        eval_every=args.eval_every)
+        eval_every=args.eval_every, loss=args.loss, gradient_penalty=args.gradient_penalty,
+        critic_steps=args.critic_steps, r1=args.r1, spectral_norm=args.spectral_norm,
+        label_smoothing=args.label_smoothing)
     if args.dry_run:
         small = min(args.batch_size or 8, 8)
         config.batch_size, config.limit, config.epochs, config.checkpoint_every = small, small, 1, 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError
 from .models import get_spec
+from .objective import OPTION_NAMES, GANObjective
 
 # Settings that fix the shapes of the saved weights: a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("model", "latent_dim", "image_shape")
@@ -36,7 +37,19 @@ class TrainConfig:
     max_minutes: float | None = None
     eval_every: int = 0
     mixed_precision: bool = False
+    # What the update optimizes (objective.GANObjective); None: the default, today's update.
+    loss: str | None = None
+    gradient_penalty: float | None = None
+    critic_steps: int | None = None
+    r1: float | None = None
+    spectral_norm: bool | None = None
+    label_smoothing: float | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def objective(self) -> GANObjective:
+        """The update's loss, penalties and critic steps (options not given at their defaults)."""
+        return GANObjective.from_options(**{name: getattr(self, name) for name in OPTION_NAMES})
 
     def resolved(self) -> "TrainConfig":
         """A copy with every `None` replaced by the model's published value, checked."""
@@ -54,6 +67,10 @@ class TrainConfig:
         if c.seed is None:
             c.seed = int.from_bytes(os.urandom(4), "little") % (2**31)
         c.validate()
+        objective = c.objective  # checks the options and their combination
+        objective.check_model(spec.from_logits, c.model)
+        for name in OPTION_NAMES:
+            setattr(c, name, getattr(objective, name))
         return c
 
     def validate(self) -> None:
@@ -100,6 +117,19 @@ def check_same_architecture(saved: TrainConfig, wanted: TrainConfig, where: str)
                 f"{where} holds a run with {name}={a!r} but {name}={b!r} was asked for; "
                 f"resume with the same {name} or choose another --out"
             )
+
+
+def check_same_objective(saved: TrainConfig, wanted: TrainConfig, where: str) -> None:
+    """Refuse to continue a run with a loss, penalty or critic steps other than its own
+    (an option not given keeps the run's; a run.json from before these options is
+    the non-saturating update)."""
+    kept = saved.objective
+    for name in OPTION_NAMES:
+        a, b = getattr(kept, name), getattr(wanted, name)
+        if b is not None and a != b:
+            raise ConfigError(
+                f"{where} holds a run trained with {name}={a!r} but {name}={b!r} was asked for; "
+                f"resume without that option (the run keeps its own) or choose another --out")
 
 
 def _plain(value):

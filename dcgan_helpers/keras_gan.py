@@ -39,6 +39,8 @@ from . import optimizers  # noqa: F401  registers FusedAdam, the optimizer a sav
 from .config import TrainConfig
 from .models import get_spec
 from .noise import sample_noise
+from .objective import GANObjective
+from .penalties import spectral_normalized
 from .pipeline import split_batch
 from .paths import display_path
 from .train_step import METRICS, GANTrainStep, GeneratorAverage
@@ -58,18 +60,23 @@ class GAN(keras.Model):
     (summed over replicas under a strategy) and the step's noise is drawn for it.
     `latent_dim` defaults to the generator's input size; `noise` is "normal" or "uniform";
     `from_logits` says whether D ends in a linear unit (True) or a sigmoid; `ema_decay` > 0
-    samples from a moving average of G's weights. `gan(noise)` and `gan.predict(noise)`
-    return images from `sampler`. Build it (and compile it) inside `strategy.scope()` to
+    samples from a moving average of G's weights. `objective` chooses the loss, penalties and
+    critic steps (`objective.GANObjective`; default: the tutorial's update); with
+    `spectral_norm` a discriminator not yet wrapped is replaced by a spectrally normalized
+    copy (freshly initialized). `gan(noise)` and `gan.predict(noise)` return images from `sampler`. Build it (and compile it) inside `strategy.scope()` to
     train on several devices.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  latent_dim: int | None = None, noise: str = "normal", from_logits: bool = True,
                  ema_decay: float = 0.0, seed: int = 0, ema_generator: keras.Model | None = None,
-                 **kwargs):
+                 objective: GANObjective | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.objective = objective or GANObjective()
+        self.objective.check_model(from_logits, discriminator.name)
         self.generator = generator
-        self.discriminator = discriminator
+        self.discriminator = (spectral_normalized(discriminator) if self.objective.spectral_norm
+                              else discriminator)
         self.latent_dim = int(latent_dim or generator.input_shape[-1])
         self.noise = noise
         self.from_logits = bool(from_logits)
@@ -94,7 +101,7 @@ class GAN(keras.Model):
         keeping its moving average; compile it with `step.g_optimizer`, `step.d_optimizer`."""
         return cls(step.generator, step.discriminator, latent_dim=step.latent_dim, noise=step.noise,
                    from_logits=step.from_logits, ema_decay=step.ema_decay, seed=step.seed,
-                   ema_generator=step.ema_generator)
+                   ema_generator=step.ema_generator, objective=step.objective)
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                 *, xla: bool = False, **kwargs) -> None:
@@ -117,7 +124,8 @@ class GAN(keras.Model):
             self.generator, self.discriminator, g_optimizer, d_optimizer, latent_dim=self.latent_dim,
             noise=self.noise, from_logits=self.from_logits,
             seed=self.seed, strategy=self.distribute_strategy, jit_compile=xla,
-            ema_decay=self.ema_decay, step=self.step_counter, ema_generator=self.ema_generator)
+            ema_decay=self.ema_decay, step=self.step_counter, ema_generator=self.ema_generator,
+            objective=self.objective)
         self._xla = bool(xla)
 
     @property
@@ -179,7 +187,8 @@ class GAN(keras.Model):
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "latent_dim": self.latent_dim, "noise": self.noise,
-                "from_logits": self.from_logits, "ema_decay": self.ema_decay, "seed": self.seed}
+                "from_logits": self.from_logits, "ema_decay": self.ema_decay, "seed": self.seed,
+                "objective": self.objective.to_dict()}
 
     @classmethod
     def from_config(cls, config: dict) -> "GAN":
@@ -187,6 +196,7 @@ class GAN(keras.Model):
         config.pop("batch_size", None)  # saved by earlier versions; the batch is the data's now
         for name in ("generator", "discriminator"):
             config[name] = keras.saving.deserialize_keras_object(config[name])
+        config["objective"] = GANObjective.from_dict(config.get("objective"))  # absent: saved before it
         return cls(**config)
 
     def get_compile_config(self) -> dict:

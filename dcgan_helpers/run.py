@@ -28,7 +28,7 @@ from . import distribute, graph_optimizer, runlog
 from . import images as pictures
 from .atomic import atomic_path
 from .checkpoints import RunCheckpoint, describe_architecture
-from .config import TrainConfig, check_same_architecture
+from .config import TrainConfig, check_same_architecture, check_same_objective
 from .datasets import load_dataset
 from .errors import ConfigError, StorageError
 from .interrupts import StopRequest, TrainingInterrupted, stop_signals
@@ -92,6 +92,7 @@ def _resolve_config(config: TrainConfig, out: str, resuming: bool) -> TrainConfi
         return config.resolved()
     saved = TrainConfig.from_json_file(os.path.join(out, RUN_FILE))
     check_same_architecture(saved, config, out)
+    check_same_objective(saved, config, out)  # the loss and penalties stay the run's own
     if config.dataset != saved.dataset:
         log.warning("%s was trained on %s; continuing on %s as asked", out, saved.dataset, config.dataset)
     # Keep the run's identity (architecture, seed); let the caller extend or adjust the schedule.

@@ -1,7 +1,15 @@
-"""The TensorFlow tutorial's GAN update as one compiled step, on one device or many.
+"""The GAN update as one compiled step, on one device or many.
 
 Each step draws a batch of noise, runs G and D once under two gradient tapes, and
-updates both networks with their own optimizers, as the tutorial does. Losses are
+updates both networks with their own optimizers, as the TensorFlow tutorial does. What it
+optimizes is an option (`objective.GANObjective`: the loss, D's penalties, several D steps
+per G step); the default is the tutorial's update, bit for bit. With `critic_steps` N, a
+step makes N - 1 D updates alone and then the joint update: N D updates and one G update on
+the same real batch, each D update with fresh noise (and fresh interpolates for the
+gradient penalty), as keras.io's WGAN-GP example does. The step counter counts G updates;
+D's optimizer counts N per step. All random draws are pure functions of (seed, step,
+critic step), drawn for the global batch and sliced per replica, so a resumed or split run
+makes the same update. Losses are
 averaged over the *global* batch the data gives (`tf.nn.compute_average_loss`), so a
 step split across replicas by a `tf.distribute` strategy makes the same update as one
 device, and a last batch smaller than the others is averaged over its own size.
@@ -11,6 +19,7 @@ What D sees beside each image is what the generator declares it is conditioned o
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Iterable, Iterator
 
@@ -18,12 +27,16 @@ import keras
 import tensorflow as tf
 
 from .conditioning import conditioning_of, discriminator_input
-from .losses import discriminator_loss_per_example, generator_loss_per_example, probability
+from .losses import discriminator_loss_per_example, generator_loss_per_example, reported_output
 from .noise import sample_noise
+from .objective import GANObjective
+from .penalties import (gradient_penalty_per_example, has_spectral_norm, output_and_input_gradient,
+                        r1_per_example)
 from .pipeline import split_batch
 
 
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake")  # the order replica_step returns them in
+_NOISE_TAG, _MIX_TAG = 1, 2  # what a derived seed draws: a critic step's noise, its interpolation
 
 
 class GeneratorAverage:
@@ -66,7 +79,11 @@ class GANTrainStep:
     `strategy.scope()` when using a strategy. The batch size is the data's: each step
     averages its losses over the global batch it is given. The step counter is a
     variable so that checkpoints carry it; pass `step` (and `ema_generator`, a copy of the
-    generator) to keep them in a model that saves them itself.
+    generator) to keep them in a model that saves them itself. `objective` chooses the loss,
+    penalties and critic steps (default: the tutorial's update); with `spectral_norm` the
+    discriminator must already be wrapped (`penalties.spectral_normalized`). `d_loss` is D's
+    whole objective (its loss plus penalties); `d_real`, `d_fake` are D's mean probability of
+    "real" for the cross-entropy loss and its mean raw output for hinge and Wasserstein.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
@@ -75,7 +92,13 @@ class GANTrainStep:
                  from_logits: bool = True, seed: int = 0,
                  strategy: tf.distribute.Strategy | None = None, jit_compile: bool = False,
                  ema_decay: float = 0.0, step: tf.Variable | None = None,
-                 ema_generator: keras.Model | None = None):
+                 ema_generator: keras.Model | None = None,
+                 objective: GANObjective | None = None):
+        self.objective = objective or GANObjective()
+        self.objective.check_model(from_logits, discriminator.name)
+        if self.objective.spectral_norm and not has_spectral_norm(discriminator):
+            raise ValueError("objective.spectral_norm needs a discriminator wrapped by "
+                             "penalties.spectral_normalized (the factory and GAN do it)")
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -110,22 +133,35 @@ class GANTrainStep:
         return self.average.model
 
     # -- one replica's share of the global batch
-    def replica_step(self, batch, noise: tf.Tensor, global_size: tf.Tensor) -> dict[str, tf.Tensor]:
+    def replica_step(self, batch, noise: tf.Tensor, global_size: tf.Tensor,
+                     draws: dict[str, tf.Tensor] | None = None) -> dict[str, tf.Tensor]:
         """One replica's update on its `batch` (images, or (images, labels) for a model
-        conditioned on labels) with its `noise`; losses are averaged over `global_size`."""
+        conditioned on labels) with its `noise`; losses are averaged over `global_size`.
+
+        `draws` holds this replica's rows of the other random draws (`step_draws`): the noise
+        of the extra critic steps and the gradient penalty's interpolation weights.
+        """
         images, labels = split_batch(batch)
+        draws = draws or {}
+        last = self.objective.critic_steps - 1
+        for k in range(last):  # the extra D updates: a Python loop, unrolled in the graph
+            with tf.GradientTape() as d_tape:
+                critic_noise = draws["critic_noise"][k]
+                fake_images = self.generator(critic_noise, training=True)
+                d_loss, _, _ = self._critic_loss(images, labels, fake_images, critic_noise,
+                                                 _mix(draws, k), global_size)
+                d_scaled = _scaled(self.d_optimizer, d_loss)
+            d_vars = self.discriminator.trainable_variables
+            self.d_optimizer.apply_gradients(list(zip(d_tape.gradient(d_scaled, d_vars), d_vars)))
+
         # Under mixed precision the forward pass runs in float16; the loss scale
         # (LossScaleOptimizer) keeps small gradients from underflowing to zero.
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(noise, training=True)
-            real_output = self.discriminator(discriminator_input(self.condition, images, labels=labels),
-                                             training=True)
-            fake_output = self.discriminator(discriminator_input(self.condition, fake_images, noise),
-                                             training=True)
+            d_loss, real_output, fake_output = self._critic_loss(
+                images, labels, fake_images, noise, _mix(draws, last), global_size, g_tape)
             g_loss = tf.nn.compute_average_loss(
-                generator_loss_per_example(fake_output, self.from_logits), global_batch_size=global_size)
-            d_loss = tf.nn.compute_average_loss(
-                discriminator_loss_per_example(real_output, fake_output, self.from_logits),
+                generator_loss_per_example(fake_output, self.from_logits, loss=self.objective.loss),
                 global_batch_size=global_size)
             g_scaled = _scaled(self.g_optimizer, g_loss)
             d_scaled = _scaled(self.d_optimizer, d_loss)
@@ -137,15 +173,48 @@ class GANTrainStep:
         self.g_optimizer.apply_gradients(list(zip(g_grads, g_vars)))
         self.d_optimizer.apply_gradients(list(zip(d_grads, d_vars)))
         scale = 1.0 / tf.cast(global_size, tf.float32)
+        loss = self.objective.loss
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,
-            "d_real": tf.reduce_sum(probability(real_output, self.from_logits)) * scale,
-            "d_fake": tf.reduce_sum(probability(fake_output, self.from_logits)) * scale,
+            "d_real": tf.reduce_sum(reported_output(real_output, self.from_logits, loss=loss)) * scale,
+            "d_fake": tf.reduce_sum(reported_output(fake_output, self.from_logits, loss=loss)) * scale,
         }
 
+    def _critic_loss(self, images, labels, fake_images, noise, mix, global_size,
+                     g_tape: tf.GradientTape | None = None):
+        """D's whole loss on one real and one generated batch (loss plus penalties, averaged
+        over the global batch), and D's outputs on both. The penalties are not recorded on
+        `g_tape`: G's update never needs their gradient."""
+        objective = self.objective
+        real_input = discriminator_input(self.condition, images, labels=labels)
+
+        def critic(x: tf.Tensor) -> tf.Tensor:  # D on images x, beside the real images' condition
+            return self.discriminator(x if self.condition is None else [x, real_input[1]], training=True)
+
+        penalty = None
+        if objective.r1:  # the gradient at the real images, from the same forward pass
+            real_output, gradients = output_and_input_gradient(critic, images)
+            penalty = r1_per_example(gradients, objective.r1)
+        else:
+            real_output = self.discriminator(real_input, training=True)
+        fake_output = self.discriminator(discriminator_input(self.condition, fake_images, noise),
+                                         training=True)
+        per_example = discriminator_loss_per_example(
+            real_output, fake_output, self.from_logits, loss=objective.loss,
+            label_smoothing=objective.label_smoothing)
+        if objective.gradient_penalty:
+            with g_tape.stop_recording() if g_tape is not None else contextlib.nullcontext():
+                gp = gradient_penalty_per_example(critic, images, fake_images, mix,
+                                                  objective.gradient_penalty)
+            penalty = gp if penalty is None else penalty + gp
+        if penalty is not None:
+            per_example = per_example + penalty
+        d_loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_size)
+        return d_loss, real_output, fake_output
+
     def _replica_share(self, batch) -> dict[str, tf.Tensor]:
-        """This replica's update: its slice of the global batch's noise, then the math."""
+        """This replica's update: its slice of the global batch's random draws, then the math."""
         images, _ = split_batch(batch)
         local = tf.shape(images, out_type=tf.int64)[0]
         offset, total = tf.constant(0, tf.int64), local
@@ -157,12 +226,39 @@ class GANTrainStep:
             offset = tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
             total = tf.reduce_sum(sizes)
         noise = self.step_noise(total)[offset:offset + local]
-        return self._math(batch, noise, total)
+        draws = {name: value[:, offset:offset + local] for name, value in self.step_draws(total).items()}
+        if not draws:
+            return self._math(batch, noise, total)  # the tutorial's update: its graph unchanged
+        return self._math(batch, noise, total, draws)
 
     def step_noise(self, size: int | tf.Tensor) -> tf.Tensor:
         """The noise of a global batch of `size` for this step: a pure function of (seed, step)."""
-        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step, tf.int64)])
-        return sample_noise(size, self.latent_dim, self.noise, seed)
+        return sample_noise(size, self.latent_dim, self.noise, self._step_seed())
+
+    def step_draws(self, size: int | tf.Tensor) -> dict[str, tf.Tensor]:
+        """The step's other draws for a global batch of `size`, critic step first:
+        "critic_noise" [critic_steps - 1, size, latent_dim] for the D updates before the
+        joint one, "mix" [critic_steps, size] (uniform in [0, 1)) for the gradient penalty.
+        Each is a pure function of (seed, step, critic step); absent when not needed."""
+        draws = {}
+        objective = self.objective
+        if objective.critic_steps > 1:
+            draws["critic_noise"] = tf.stack([
+                sample_noise(size, self.latent_dim, self.noise, self._derived_seed(_NOISE_TAG, k))
+                for k in range(objective.critic_steps - 1)])
+        if objective.gradient_penalty:
+            draws["mix"] = tf.stack([
+                tf.random.stateless_uniform(tf.reshape(tf.cast(size, tf.int32), [1]),
+                                            seed=self._derived_seed(_MIX_TAG, k), alg="philox")
+                for k in range(objective.critic_steps)])
+        return draws
+
+    def _step_seed(self) -> tf.Tensor:
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step, tf.int64)])
+
+    def _derived_seed(self, tag: int, critic_step: int) -> tf.Tensor:
+        fold = tf.random.experimental.stateless_fold_in
+        return fold(fold(self._step_seed(), tag, alg="philox"), critic_step, alg="philox")
 
     def finish_step(self) -> None:
         """After both networks' updates: move G's average towards G, count the step.
@@ -225,6 +321,11 @@ class GANTrainStep:
                 yield metrics, time.perf_counter() - started
         finally:
             del batches
+
+
+def _mix(draws: dict[str, tf.Tensor], critic_step: int) -> tf.Tensor | None:
+    """The gradient penalty's interpolation weights for one critic step (None without it)."""
+    return draws["mix"][critic_step] if "mix" in draws else None
 
 
 def _scaled(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor:

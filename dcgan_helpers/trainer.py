@@ -18,7 +18,9 @@ from .conditioning import FitData, conditioning_of
 from .config import TrainConfig
 from .distribute import synchronize_batch_norm
 from .models import ModelSpec
+from .objective import GANObjective
 from .optimizers import FusedAdam
+from .penalties import spectral_normalized
 from .pipeline import resize_batch, to_unit_range
 from .train_step import GANTrainStep
 
@@ -28,30 +30,39 @@ def make_optimizers(config: TrainConfig, steps_per_epoch: int, decay_epochs: tup
 
     Adam with TensorFlow's fused kernel (optimizers.FusedAdam: Keras' update in one op per
     variable). With mixed precision each is wrapped in a LossScaleOptimizer (dynamic loss scaling).
+    D's optimizer counts `critic_steps` updates per step, so its boundaries are scaled by them.
     """
-    def adam(lr: float):
+    def adam(lr: float, updates_per_step: int = 1):
         rate = lr
         if decay_epochs:
             # Keras keeps a value while the update count is at most its boundary: every update
             # of epoch e + 1 (counts e * steps_per_epoch on) takes the lower rate.
             rate = keras.optimizers.schedules.PiecewiseConstantDecay(
-                [e * steps_per_epoch - 1 for e in decay_epochs],
+                [e * steps_per_epoch * updates_per_step - 1 for e in decay_epochs],
                 [lr / 10**i for i in range(len(decay_epochs) + 1)])
         opt = FusedAdam(rate, beta_1=config.beta1, beta_2=config.beta2)
         return keras.optimizers.LossScaleOptimizer(opt) if config.mixed_precision else opt
-    return adam(config.lr_g), adam(config.lr_d)
+    return adam(config.lr_g), adam(config.lr_d, config.objective.critic_steps)
 
 
 def build_models(spec: ModelSpec, cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
-    """The run's generator and discriminator; float16 compute (float32 weights) if asked."""
+    """The run's generator and discriminator; float16 compute (float32 weights) if asked;
+    D's Dense and Conv layers spectrally normalized if the objective asks."""
     if not cfg.mixed_precision:
-        return spec.build(cfg.image_shape, cfg.latent_dim)
+        return _build(spec, cfg, cfg.objective)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        return spec.build(cfg.image_shape, cfg.latent_dim)
+        return _build(spec, cfg, cfg.objective)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def _build(spec: ModelSpec, cfg: TrainConfig, objective: GANObjective) -> tuple[keras.Model, keras.Model]:
+    generator, discriminator = spec.build(cfg.image_shape, cfg.latent_dim)
+    if objective.spectral_norm:
+        discriminator = spectral_normalized(discriminator)
+    return generator, discriminator
 
 
 def build_train_step(spec: ModelSpec, cfg: TrainConfig, steps_per_epoch: int,
@@ -87,7 +98,8 @@ def build_train_step(spec: ModelSpec, cfg: TrainConfig, steps_per_epoch: int,
     d_opt.build(discriminator.trainable_variables)
     return GANTrainStep(generator, discriminator, g_opt, d_opt, latent_dim=cfg.latent_dim,
                         noise=spec.noise, from_logits=spec.from_logits, seed=cfg.seed,
-                        strategy=strategy, jit_compile=jit_compile, ema_decay=spec.ema_decay)
+                        strategy=strategy, jit_compile=jit_compile, ema_decay=spec.ema_decay,
+                        objective=cfg.objective)
 
 
 def cluster_pick(num_images: int, max_images: int = 10_000) -> np.ndarray | slice:
