@@ -5,7 +5,10 @@ the strategy's scope), the single-device one by the project's trainer as always.
 A separate process, because logical devices must be set before TensorFlow starts.
 With --ragged the data ends in a smaller batch (8 images, then 3, split unevenly over
 the two replicas): both steps must still match one device's.
-Usage: python mirrored_check.py MODEL [--no-sync] [--fit] [--ragged]
+With --objective NAME the step optimizes one of OBJECTIVES below (the gradient penalty's
+interpolation weights and the critic steps' noise are drawn for the global batch and
+sliced per replica, like the noise).
+Usage: python mirrored_check.py MODEL [--no-sync] [--fit] [--ragged] [--objective NAME]
 """
 
 import os
@@ -23,10 +26,19 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from dcgan_helpers.distribute import synchronize_batch_norm  # noqa: E402
 from dcgan_helpers.keras_gan import GAN  # noqa: E402
 from dcgan_helpers.models import get_spec  # noqa: E402
+from dcgan_helpers.objective import GANObjective  # noqa: E402
 from dcgan_helpers.optimizers import FusedAdam  # noqa: E402
+from dcgan_helpers.penalties import spectral_normalized  # noqa: E402
 from dcgan_helpers.train_step import GANTrainStep  # noqa: E402
 
+OBJECTIVES = {
+    "default": GANObjective(),
+    "wasserstein": GANObjective(loss="wasserstein", gradient_penalty=10.0, critic_steps=2),
+    "hinge": GANObjective(loss="hinge", spectral_norm=True, r1=1.0),
+    "smoothing": GANObjective(label_smoothing=0.1, r1=0.5, gradient_penalty=1.0),
+}
 spec = get_spec(sys.argv[1])
+objective = OBJECTIVES[sys.argv[sys.argv.index("--objective") + 1] if "--objective" in sys.argv else "default"]
 sync = "--no-sync" not in sys.argv
 use_fit = "--fit" in sys.argv
 BATCH = 8
@@ -38,6 +50,8 @@ def one_step(strategy, fit: bool = False):
     keras.utils.set_random_seed(1)
     with strategy.scope():
         g, d = spec.build()
+        if objective.spectral_norm:
+            d = spectral_normalized(d)
         if strategy.num_replicas_in_sync > 1 and sync:
             synchronize_batch_norm(g)
             synchronize_batch_norm(d)
@@ -46,13 +60,13 @@ def one_step(strategy, fit: bool = False):
         d_opt.build(d.trainable_variables)
         if fit:
             gan = GAN(g, d, from_logits=spec.from_logits, seed=3,
-                      ema_decay=spec.ema_decay)
+                      ema_decay=spec.ema_decay, objective=objective)
             gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
             ema = gan.ema_generator
         else:
             step = GANTrainStep(g, d, g_opt, d_opt, latent_dim=spec.latent_dim,
                                 from_logits=spec.from_logits, seed=3, strategy=strategy,
-                                ema_decay=spec.ema_decay)
+                                ema_decay=spec.ema_decay, objective=objective)
             ema = step.ema_generator
     weights = g.weights + d.weights + (ema.weights if ema is not None else [])
     ds = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
