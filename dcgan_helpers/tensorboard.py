@@ -10,8 +10,8 @@ the current learning rates and the grid of samples from the run's fixed noise. S
 004 logged `loss_D` and `loss_G` with TensorFlow 1's FileWriter; this is the same idea
 with TensorFlow 2's `tf.summary`.
 
-Writing summaries needs the `tensorboard` package (in requirements.txt; preinstalled on
-Colab); reading them back here needs only TensorFlow.
+Writing summaries needs the `tensorboard` package (in the `notebooks` extra of
+pyproject.toml; preinstalled on Colab); reading them back here needs only TensorFlow.
 """
 
 from __future__ import annotations
