@@ -53,3 +53,12 @@ try:  # nbval compares the *set* of output streams before sanitizing their text
     IPyNbCell.compare_outputs = _compare_sanitized_outputs
 except (ImportError, AttributeError):  # another nbval: keep its behaviour
     pass
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every notebook is a slow test: the quick tier (`pytest -m "not slow"`) leaves them out."""
+    import pytest
+
+    for item in items:
+        if str(item.fspath).endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)
