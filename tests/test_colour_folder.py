@@ -78,6 +78,7 @@ def rgb(tmp_path_factory) -> str:
     return pictures(tmp_path_factory.mktemp("data") / "rgb", "RGB")
 
 
+@pytest.mark.slow  # a command-line run each: about half a minute on 2 CPU cores
 @pytest.mark.parametrize("how", [("--model", "tutorial"), ("--preset", "fast")])
 def test_a_folder_of_colour_pictures_trains_by_default(tmp_path, rgb, how):
     from PIL import Image
@@ -91,6 +92,7 @@ def test_a_folder_of_colour_pictures_trains_by_default(tmp_path, rgb, how):
         assert grid.mode == "RGB"
 
 
+@pytest.mark.slow  # three command-line runs
 def test_colour_pictures_with_channels_1_or_a_grayscale_run_are_refused_naming_the_fix(tmp_path, rgb):
     out = str(tmp_path / "asked-gray")
     one_error_line(train(rgb, out, "--model", "tutorial", "--channels", "1"),
