@@ -36,8 +36,9 @@ def test_two_replicas_make_one_devices_update(flags):
     # replica taking its rows: a per-replica draw would move the weights apart.
     result = gaps(*flags)
     assert result["replicas"] == 2
-    assert result["loss_gap"] < 1e-5
     assert result["weight_gap"] < 1e-5
+    if "--ragged" not in flags:  # fit() logs the epoch's mean, the loop its last batch's
+        assert result["loss_gap"] < 1e-5
 
 
 def cli(*args):
