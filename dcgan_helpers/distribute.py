@@ -23,12 +23,12 @@ import keras
 import tensorflow as tf
 
 from .errors import ConfigError, UserError
+from .names import STRATEGY_NAMES  # the one list, which the command line offers
 
 
 class WorkerLost(UserError):
     """A worker of a multi-worker run stopped, so the others cannot go on."""
 
-STRATEGY_NAMES = ("default", "mirrored", "multi-worker", "tpu")
 
 
 def make_strategy(name: str = "default") -> tf.distribute.Strategy:

@@ -16,7 +16,8 @@ from dcgan_helpers.evaluation.data import load_evaluation_data
 from dcgan_helpers.models import MODELS, get_spec
 from dcgan_helpers.models.clusters import LabelCode, find_cluster_code, fit_label_shares, needs_labels
 from dcgan_helpers.pipeline import make_dataset
-from dcgan_helpers.run import build_train_step, train
+from dcgan_helpers.run import train
+from dcgan_helpers.trainer import build_train_step
 from dcgan_helpers.sampling import categories_from_text, generate, load_generator
 
 

@@ -254,11 +254,11 @@ def test_out_that_cannot_be_created(tmp_path, mnist_dir):
     assert not os.path.exists("/proc/dcgan-run")
 
 
-def test_fashion_mnist_is_never_read_from_an_mnist_folder(tmp_path, mnist_dir):
+def test_fashion_mnist_is_never_read_from_an_mnist_folder(tmp_path, mnist_test_split_dir):
     out = str(tmp_path / "run")
     base = ["train", "--model", "fast", "--dataset", "fashion_mnist", "--limit", "256",
             "--batch-size", "32", "--epochs", "1", "--no-progress", "--out", out]
-    proc = cli(*base, "--data-dir", mnist_dir)
+    proc = cli(*base, "--data-dir", mnist_test_split_dir)
     one_error_line(proc, "t10k-images-idx3-ubyte.gz is MNIST's t10k-images-idx3-ubyte",
                    "not Fashion-MNIST", "--data-dir")
     assert not os.path.exists(out)
@@ -266,7 +266,7 @@ def test_fashion_mnist_is_never_read_from_an_mnist_folder(tmp_path, mnist_dir):
     # $DCGAN_DATA_DIR on the MNIST folder: not used for Fashion-MNIST. With no other source
     # (no Debian package, no download) that is an error; with one, its files are recorded.
     fashion = "/usr/share/datasets/fashion-mnist"
-    env = dict(ENV, DCGAN_DATA_DIR=mnist_dir)
+    env = dict(ENV, DCGAN_DATA_DIR=mnist_test_split_dir)
     proc = subprocess.run(
         [sys.executable, "-c",
          "import sys; from dcgan_helpers import cli, data_folder, quiet; quiet.import_tensorflow()\n"
