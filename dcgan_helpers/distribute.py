@@ -30,7 +30,6 @@ class WorkerLost(UserError):
     """A worker of a multi-worker run stopped, so the others cannot go on."""
 
 
-
 def make_strategy(name: str = "default") -> tf.distribute.Strategy:
     """A strategy: `default` (one device), `mirrored` (all local GPUs, else the CPU),
     `multi-worker` (several machines, configured by $TF_CONFIG) or `tpu` (Colab/Cloud TPU)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import ConfigError
+from ..names import PRESET_NAMES
 from . import fast, gans_in_action, lab, paper64, tutorial, vanilla
 from .spec import ModelSpec
 
@@ -93,7 +94,7 @@ def preset_model(preset: str, dataset: str) -> str:
         return "fast_class_clusters" if dataset in LABELLED_DATASETS else "fast"
     if preset == "published":
         return "tutorial"
-    raise ConfigError(f"unknown preset {preset!r}: expected 'published' or 'fast'")
+    raise ConfigError(f"unknown preset {preset!r}: expected one of {', '.join(PRESET_NAMES)}")
 
 
 def model_names() -> list[str]:
