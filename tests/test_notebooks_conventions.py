@@ -11,7 +11,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = sorted(glob.glob(os.path.join(REPO, "notebooks", "[0-9][0-9]_*.ipynb")))
 SANITIZE = os.path.join(REPO, "notebooks", "nbval_sanitize.cfg")
-CHECK = "# NBVAL_CHECK_OUTPUT"
+CHECK = "nbval-check-output"  # the cell tag nbval reads from a cell's metadata
 
 
 def load(path):
@@ -117,8 +117,9 @@ def test_saved_run_is_clean_and_in_order(notebook):
 
 def test_checked_cells(notebook):
     _, nb = notebook
-    checked = [c for c in code_cells(nb) if source(c).startswith(CHECK)]
-    assert checked, "mark the cells with deterministic output with " + CHECK
+    checked = [c for c in code_cells(nb) if CHECK in c.get("metadata", {}).get("tags", [])]
+    assert checked, "tag the cells with deterministic output " + CHECK
+    assert not [c for c in code_cells(nb) if "NBVAL" in source(c)], "nbval's markers are cell tags, not code"
     for cell in checked:
         assert cell["outputs"], "a checked cell without output checks nothing"
         streams = {o.get("name") for o in cell["outputs"] if o["output_type"] == "stream"}
