@@ -88,8 +88,11 @@ def spectral_normalized(model: keras.Model, power_iterations: int = 1) -> keras.
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
         fresh = layer.__class__.from_config(layer.get_config())
         if isinstance(layer, NORMALIZED_LAYERS):
+            # The wrapper in the weights' dtype: under mixed precision the power iteration runs
+            # in float32 (the wrapped layer still computes in float16).
             return keras.layers.SpectralNormalization(fresh, power_iterations=power_iterations,
-                                                      dtype=layer.dtype_policy, name=f"sn_{layer.name}")
+                                                      dtype=layer.dtype_policy.variable_dtype,
+                                                      name=f"sn_{layer.name}")
         return fresh
 
     return keras.models.clone_model(model, clone_function=wrap)

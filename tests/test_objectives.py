@@ -274,3 +274,24 @@ def test_wasserstein_with_spectral_norm_alone_is_allowed():
     cfg = TrainConfig(model="tutorial", seed=1, loss="wasserstein", gradient_penalty=0.0,
                       spectral_norm=True).resolved()
     assert cfg.objective.gradient_penalty == 0.0 and cfg.objective.spectral_norm
+
+
+def test_mixed_precision_keeps_penalties_and_power_iteration_in_float32():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        g, d, _ = tiny_models(EVERYTHING)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    wrapped = [layer for layer in d.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert wrapped and all(w.compute_dtype == "float32" and w.layer.compute_dtype == "float16"
+                           for w in wrapped)
+    opts = [keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-2, 0.5)) for _ in range(2)]
+    for opt, model in zip(opts, (g, d)):
+        opt.build(model.trainable_variables)
+    step = GANTrainStep(g, d, *opts, latent_dim=LATENT, seed=7, objective=EVERYTHING)
+    with np.errstate(all="raise"):
+        metrics = step.run(IMAGES)
+    assert all(np.isfinite(v) for v in metrics.values())
+    _, gradients = output_and_input_gradient(lambda x: d(x, training=True), IMAGES)
+    assert gradients.dtype == tf.float32
