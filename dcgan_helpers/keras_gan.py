@@ -9,7 +9,8 @@ or, with a model and recipe of the collection, `gan = build_gan(config, steps_pe
 `GAN.train_step` makes one discriminator and one generator update through the project's
 one definition of an update (`train_step.GANTrainStep.replica_update`), the update
 `run.train` makes: losses averaged over the global batch, the moving average of G, the
-cluster conditioning of `fast`, mixed precision (LossScaleOptimizer) and the NaN check
+cluster conditioning of `fast`, mixed precision (LossScaleOptimizer), the objective (loss,
+penalties, spectral norm, critic steps: `GAN(..., objective=...)`) and the NaN check
 mean the same in both. Losses are averaged over each batch the data gives, so batches of
 any size work, a smaller last one included. The step names the variables it updates, so
 nothing is frozen.
@@ -142,7 +143,8 @@ class GAN(keras.Model):
         return self.sampler(noise, training=False)
 
     def train_step(self, data) -> dict[str, tf.Tensor]:
-        """One discriminator and one generator update on a batch of images in [-1, 1].
+        """One generator update and `objective.critic_steps` discriminator updates (one by
+        default) on a batch of images in [-1, 1].
 
         Labels, if the dataset has them, are used by a model conditioned on labels
         (fast_conditional) and ignored by the others.

@@ -1,18 +1,20 @@
 """The GAN update as one compiled step, on one device or many.
 
 Each step draws a batch of noise, runs G and D once under two gradient tapes, and
-updates both networks with their own optimizers, as the TensorFlow tutorial does. What it
-optimizes is an option (`objective.GANObjective`: the loss, D's penalties, several D steps
-per G step); the default is the tutorial's update, bit for bit. With `critic_steps` N, a
-step makes N - 1 D updates alone and then the joint update: N D updates and one G update on
-the same real batch, each D update with fresh noise (and fresh interpolates for the
-gradient penalty), as keras.io's WGAN-GP example does. The step counter counts G updates;
-D's optimizer counts N per step. All random draws are pure functions of (seed, step,
-critic step), drawn for the global batch and sliced per replica, so a resumed or split run
-makes the same update. Losses are
+updates both networks with their own optimizers, as the TensorFlow tutorial does. Losses are
 averaged over the *global* batch the data gives (`tf.nn.compute_average_loss`), so a
 step split across replicas by a `tf.distribute` strategy makes the same update as one
 device, and a last batch smaller than the others is averaged over its own size.
+
+What the step optimizes is an option (`objective.GANObjective`: the loss, D's penalties,
+several D steps per G step); the default is the tutorial's update, bit for bit. With
+`critic_steps` N a step first makes N - 1 updates of D alone, then the joint update of both:
+N D updates and one G update per batch, all on the same real images, each D update with
+fresh noise (and fresh interpolates for the gradient penalty), as keras.io's WGAN-GP example
+does. The step counter counts G updates; D's optimizer counts N per step. Every random draw
+is a pure function of (seed, step, critic step), drawn for the global batch and sliced per
+replica, so a resumed or split run makes the same update.
+
 What D sees beside each image is what the generator declares it is conditioned on
 (`conditioning.py`); this module knows no particular model.
 """
