@@ -14,8 +14,7 @@ import shlex
 import sys
 
 from .evaluation import command as evaluate_command
-from .names import DATASET_NAMES, MODEL_NAMES, PRESET_NAMES, STRATEGY_NAMES
-from .objective import LOSS_NAMES
+from .names import DATASET_NAMES, LOSS_NAMES, MODEL_NAMES, PRESET_NAMES, STRATEGY_NAMES
 from .quiet import import_tensorflow
 
 

@@ -19,3 +19,5 @@ DATASET_NAMES = tuple(sorted(IN_MEMORY_DATASETS + STREAMED_DATASETS))
 STRATEGY_NAMES = ("default", "mirrored", "multi-worker", "tpu")
 
 PRESET_NAMES = ("published", "fast")
+
+LOSS_NAMES = ("non_saturating", "hinge", "wasserstein")  # what `objective.GANObjective` optimizes

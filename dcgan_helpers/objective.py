@@ -4,7 +4,7 @@ One frozen `GANObjective` is an option of the one update rule (`train_step.GANTr
 the default is the TensorFlow tutorial's update (non-saturating cross-entropy, one D step
 per G step, no penalty). The command line, `fit()` and `run.json` all carry the same six
 settings, checked here once so that every path refuses the same bad combinations.
-Imports nothing heavy: the command line reads `LOSS_NAMES` before TensorFlow starts.
+Imports nothing heavy: the command line checks its options before TensorFlow starts.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from .errors import ConfigError
+from .names import LOSS_NAMES
 
-LOSS_NAMES = ("non_saturating", "hinge", "wasserstein")
 WGAN_GP_WEIGHT = 10.0  # the gradient penalty's weight in the WGAN-GP paper (arXiv 1704.00028)
 CROSS_ENTROPY = ("non_saturating",)  # the losses with a target probability to smooth
 

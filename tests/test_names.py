@@ -24,6 +24,7 @@ def test_the_command_line_offers_the_names_list():
     assert choices("train", "--dataset") == names.DATASET_NAMES
     assert choices("train", "--strategy") == names.STRATEGY_NAMES
     assert choices("train", "--preset") == names.PRESET_NAMES
+    assert choices("train", "--loss") == names.LOSS_NAMES
 
 
 def test_every_model_name_is_built_and_every_built_model_is_named():
