@@ -245,6 +245,7 @@ def test_streaming_batches_shuffle_per_epoch(celeba_dir, tmp_path):
         celeba_training_data(out, batch_size=64)
 
 
+@pytest.mark.slow
 def test_paper64_trains_one_step_from_the_tfrecord(celeba_dir, tmp_path):
     from dcgan_helpers.config import TrainConfig
     from dcgan_helpers.run import train
@@ -262,6 +263,7 @@ def test_paper64_trains_one_step_from_the_tfrecord(celeba_dir, tmp_path):
     assert os.path.isfile(tmp_path / "run" / "grids" / "epoch_0001.png")
 
 
+@pytest.mark.slow
 def test_cli_trains_paper64_on_celeba_and_refuses_a_28x28_model(celeba_dir, tmp_path):
     import subprocess
     import sys

@@ -84,6 +84,7 @@ def test_preset_fast_fits_clusters_within_classes_on_labelled_data_only():
     assert spec.needs_labels and needs_labels(find_cluster_code(spec.build()[0]))
 
 
+@pytest.mark.slow
 def test_train_preset_fast_on_digits_saves_and_resumes_its_class_clusters(tmp_path):
     out = str(tmp_path / "run")
     args = ["train", "--preset", "fast", "--limit", "200", "--epochs", "1", "--seed", "1",
@@ -120,6 +121,7 @@ def test_a_dataset_without_labels_is_refused_with_a_pointer_to_fast(tmp_path):
               progress=False, train_images=images)
 
 
+@pytest.mark.slow
 def test_a_run_of_model_fast_resumes_as_model_fast_under_preset_fast(tmp_path):
     """A run trained before `--preset fast` fitted clusters within classes keeps its model."""
     out = str(tmp_path / "old")
@@ -132,6 +134,7 @@ def test_a_run_of_model_fast_resumes_as_model_fast_under_preset_fast(tmp_path):
     assert type(find_cluster_code(load_generator(os.path.join(out, "generator.keras")))).__name__ == "ClusterCode"
 
 
+@pytest.mark.slow
 def test_preset_fast_passes_a_score_of_9_on_mnist_within_500_updates(tmp_path, mnist_test_split_dir):
     """What the preset's rates are for (benchmarks/README.md, "A generator that learns faster"):
     on real MNIST the first score of 9.0 comes after about 300 updates (9.5 at 500 on seeds
@@ -149,6 +152,7 @@ def test_preset_fast_passes_a_score_of_9_on_mnist_within_500_updates(tmp_path, m
     assert figures["classifier_score"] > 9.0 and figures["frechet_distance"] < 40
 
 
+@pytest.mark.slow
 def test_a_run_started_at_other_rates_resumes_at_its_own(tmp_path):
     """A run of `fast_class_clusters` from before its rates changed (Adam 1e-3, beta_1 0.5 for
     both networks) continues at the rates in its run.json, not at the preset's new ones."""

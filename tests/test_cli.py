@@ -35,6 +35,7 @@ def test_help_lists_every_option():
     assert "--run" in cli("gif", "--help").stdout and "--truncation" in cli("evaluate", "--help").stdout
 
 
+@pytest.mark.slow
 def test_tutorial_on_mnist_two_epochs_resume_generate(tmp_path, mnist_dir):
     run = str(tmp_path / "run")
     common = ("train", "--model", "tutorial", "--dataset", "mnist", "--data-dir", mnist_dir,
@@ -65,6 +66,7 @@ def test_tutorial_on_mnist_two_epochs_resume_generate(tmp_path, mnist_dir):
     assert open(tmp_path / "t.gif", "rb").read(6) == b"GIF89a"
 
 
+@pytest.mark.slow
 def test_dry_run_writes_every_output(tmp_path):
     run = str(tmp_path / "dry")
     cli("train", "--dry-run", "--out", run, "--no-progress")
@@ -73,6 +75,7 @@ def test_dry_run_writes_every_output(tmp_path):
         assert os.path.exists(os.path.join(run, name)), name
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume(tmp_path, mnist_dir):
     run = str(tmp_path / "killed")
     args = ["train", "--model", "fast", "--dataset", "mnist", "--data-dir", mnist_dir, "--limit", "512",
@@ -101,6 +104,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, mnist_dir):
     (["--epochs", "-2"], "error: --epochs must be 0 or more, got -2"),
     (["--limit", "10", "--batch-size", "32"], "error: only 10 images for a batch size of 32"),
 ])
+@pytest.mark.slow
 def test_bad_train_input_is_one_line(tmp_path, args, message):
     proc = cli("train", "--out", str(tmp_path / "r"), *args, check=False)
     assert proc.returncode == 2
@@ -109,6 +113,7 @@ def test_bad_train_input_is_one_line(tmp_path, args, message):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_bad_idx_file_is_one_line(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
@@ -127,6 +132,7 @@ def test_unknown_names_list_the_known_ones(tmp_path):
     assert proc.returncode == 2 and "choose from 'fast', 'fast_class_clusters', 'fast_conditional', 'fast_unconditional', 'gans_in_action'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_generate_refuses_to_overwrite_and_bad_extension(tmp_path):
     target = tmp_path / "keep.png"
     target.write_bytes(b"precious")

@@ -90,6 +90,7 @@ def test_saved_generator_keeps_its_clusters(tmp_path):
     assert a.shape == (1, 1) and not np.allclose(a, b)
 
 
+@pytest.mark.slow
 def test_training_fits_clusters_once_and_resume_keeps_them(tmp_path, monkeypatch):
     base = dict(model="fast", dataset="digits", limit=96, batch_size=16, seed=3, checkpoint_every=1)
     first = train(TrainConfig(epochs=1, **base), str(tmp_path / "run"), progress=False)
@@ -113,6 +114,7 @@ def test_training_fits_clusters_once_and_resume_keeps_them(tmp_path, monkeypatch
     np.testing.assert_array_equal(find_cluster_code(resumed.generator).centroids.numpy(), centroids)
 
 
+@pytest.mark.slow
 def test_numpy_kmeans_fits_real_digits_as_well_as_scikit_learn(mnist_dir):
     """The project's k-means (NumPy, no scikit-learn import at start-up) against scikit-learn's
     KMeans on 2,000 real MNIST digits: the same number of clusters, no worse a fit."""
@@ -134,6 +136,7 @@ def test_numpy_kmeans_fits_real_digits_as_well_as_scikit_learn(mnist_dir):
     assert np.array_equal(kmeans(x, 50, seed=0), ours)  # the same seed, the same clusters
 
 
+@pytest.mark.slow
 def test_half_resolution_fit_is_as_good_as_the_full_one(mnist_dir):
     """fit_centroids runs Lloyd's steps on 2x2-averaged digits, then takes full-size means:
     judged at full resolution, the fit is within 1% of k-means run on the full images."""
@@ -154,6 +157,7 @@ def test_half_resolution_fit_is_as_good_as_the_full_one(mnist_dir):
     assert odd.shape == (10, 27 * 27)
 
 
+@pytest.mark.slow
 def test_resuming_a_run_saved_with_another_number_of_clusters_is_refused(tmp_path, monkeypatch):
     """A checkpoint names its cluster count; a run that builds another count says so."""
     import dataclasses

@@ -76,6 +76,7 @@ def test_categories_from_text():
         categories_from_text("seven")
 
 
+@pytest.mark.slow
 def test_asked_for_a_digit_it_draws_that_digit(tmp_path, mnist_test_split_dir):
     """The issue's check: the project's classifier agrees on at least 95% of 1,000 samples.
 

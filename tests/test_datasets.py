@@ -169,6 +169,7 @@ def test_image_folder_with_nothing_usable_is_refused(tmp_path):
         load_image_folder(str(tmp_path))
 
 
+@pytest.mark.slow
 def test_rgb_folder_for_a_model_asked_for_grayscale_is_refused(tmp_path):
     from dcgan_helpers.config import TrainConfig
     from dcgan_helpers.run import train

@@ -15,6 +15,7 @@ from dcgan_helpers.sampling import generator_from_run
 from dcgan_helpers.train_step import GANTrainStep
 
 
+@pytest.mark.slow
 def test_first_update_follows_the_warm_up():
     spec = get_spec("fast")
     keras.utils.set_random_seed(0)
@@ -32,6 +33,7 @@ def test_first_update_follows_the_warm_up():
     assert any(np.abs(a - e).max() > 0 for a, e in zip(after, ema))
 
 
+@pytest.mark.slow
 def test_run_saves_and_restores_the_average(tmp_path, monkeypatch):
     spec = dataclasses.replace(get_spec("fast"), name="fast_ema", ema_decay=0.99)
     monkeypatch.setitem(models.MODELS, "fast_ema", spec)

@@ -108,6 +108,7 @@ def test_splits_for_a_full_and_a_test_only_folder(tmp_path):
     assert np.array_equal(data.train_labels, np.delete(np.arange(50) % 10, np.s_[10:20]))
 
 
+@pytest.mark.slow
 def test_train_classifier_entry_point_records_a_full_folder_split(tmp_path, capsys):
     from dcgan_helpers.evaluation import train_classifier as entry
 
@@ -301,6 +302,7 @@ def _blur(images: np.ndarray) -> np.ndarray:
     return x[..., None].astype(np.float32)
 
 
+@pytest.mark.slow
 def test_evaluation_ranks_generators_like_an_independent_judge(data):
     """A logistic regression on raw pixels (nothing in common with the CNN), trained on half
     of the held-out digits, judges three fake "generators" made from the other half: the

@@ -12,6 +12,7 @@ from dcgan_helpers.cli import main as cli_main
 from dcgan_helpers.errors import ConfigError
 
 
+@pytest.mark.slow
 def test_shipped_fashion_classifier_reaches_its_recorded_heldout_accuracy(fashion_dir):
     from dcgan_helpers.evaluation.classifier import (accuracy, classifier_files, load_classifier,
                                                      load_provenance)
@@ -35,6 +36,7 @@ def test_shipped_fashion_classifier_reaches_its_recorded_heldout_accuracy(fashio
     assert acc == pytest.approx(record["heldout_accuracy"], abs=1e-3)
 
 
+@pytest.mark.slow
 def test_real_garments_score_like_the_reference_and_digits_do_not(fashion_dir, mnist_dir, capsys):
     from dcgan_helpers.evaluation.data import load_splits
     from dcgan_helpers.evaluation.report import report_figures
@@ -55,6 +57,7 @@ def test_real_garments_score_like_the_reference_and_digits_do_not(fashion_dir, m
     assert as_garments["frechet_distance"] > 10 * result["frechet_distance"]
 
 
+@pytest.mark.slow
 def test_a_fashion_run_is_scored_by_the_fashion_classifier(tmp_path, fashion_dir, capsys):
     out = tmp_path / "fashion"
     assert cli_main(["train", "--model", "fast", "--dataset", "fashion_mnist", "--data-dir", fashion_dir,

@@ -93,6 +93,7 @@ def lock_holder(lock: str) -> int | None:
         return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
 def test_signal_mid_epoch_saves_that_step_and_resume_ends_like_an_uninterrupted_run(
         tmp_path, mnist_dir, signame, code):
@@ -123,6 +124,7 @@ def test_signal_mid_epoch_saves_that_step_and_resume_ends_like_an_uninterrupted_
     assert float(rows[1]["seconds"]) > float(rows[0]["seconds"])
 
 
+@pytest.mark.slow
 def test_sigterm_from_outside_then_resume(tmp_path, mnist_dir):
     out = str(tmp_path / "run")
     args = train_args(mnist_dir, out, "--epochs", "300")
@@ -143,6 +145,7 @@ def test_sigterm_from_outside_then_resume(tmp_path, mnist_dir):
     assert [int(r["step"]) for r in rows] == [STEPS_PER_EPOCH * e for e in range(1, epochs + 2)]
 
 
+@pytest.mark.slow
 def test_second_trainer_stops_at_once_and_a_stale_lock_is_taken_over(tmp_path, finished_run, mnist_dir):
     out = copy_of(finished_run, tmp_path)
     args = train_args(mnist_dir, out, "--epochs", "300", "--resume")
@@ -167,6 +170,7 @@ def test_second_trainer_stops_at_once_and_a_stale_lock_is_taken_over(tmp_path, f
     assert not os.path.exists(lock)
 
 
+@pytest.mark.slow
 def test_truncated_newest_checkpoint_falls_back_to_the_one_before(tmp_path, finished_run, mnist_dir):
     out = copy_of(finished_run, tmp_path)
     data = os.path.join(out, "checkpoints", "ckpt-16.data-00000-of-00001")
@@ -187,6 +191,7 @@ def test_truncated_newest_checkpoint_falls_back_to_the_one_before(tmp_path, fini
     one_error_line(proc, "no readable checkpoint in", "ckpt-24", "ckpt-16", "--overwrite")
 
 
+@pytest.mark.slow
 def test_deleted_checkpoints_are_not_a_silent_restart(tmp_path, finished_run, mnist_dir):
     out = copy_of(finished_run, tmp_path)
     shutil.rmtree(os.path.join(out, "checkpoints"))
@@ -218,6 +223,7 @@ def fill(disk: str, leave: int) -> str:
     return filler
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_keeps_what_was_written(tmp_path, finished_run, mnist_dir):
     # room for the finished run and a few more checkpoints of `fast` (about 25 MB each with 200 clusters)
     with small_disk(str(tmp_path / "disk"), "256m") as disk:
@@ -244,6 +250,7 @@ def test_disk_full_is_one_line_and_keeps_what_was_written(tmp_path, finished_run
             assert proc.returncode == 0 and "trained 4 epochs (32 steps)" in proc.stdout, proc.stderr
 
 
+@pytest.mark.slow
 def test_out_that_cannot_be_created(tmp_path, mnist_dir):
     (tmp_path / "afile").write_text("x")
     proc = cli(*train_args(mnist_dir, str(tmp_path / "afile" / "run"), "--epochs", "1"))
@@ -254,6 +261,7 @@ def test_out_that_cannot_be_created(tmp_path, mnist_dir):
     assert not os.path.exists("/proc/dcgan-run")
 
 
+@pytest.mark.slow
 def test_fashion_mnist_is_never_read_from_an_mnist_folder(tmp_path, mnist_test_split_dir):
     out = str(tmp_path / "run")
     base = ["train", "--model", "fast", "--dataset", "fashion_mnist", "--limit", "256",
@@ -286,6 +294,7 @@ def test_fashion_mnist_is_never_read_from_an_mnist_folder(tmp_path, mnist_test_s
                                                          "Fashion-MNIST train-labels-idx1-ubyte"]
 
 
+@pytest.mark.slow
 def test_damaged_npz_is_one_line(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -56,6 +56,7 @@ def variables(g, d, ema, opts):
 
 @pytest.mark.parametrize("name, mixed", [("gans_in_action", False), ("tutorial", False), ("fast", False),
                                          ("fast", True)], ids=["sigmoid", "logits", "fast", "fast-mixed"])
+@pytest.mark.slow
 def test_one_fit_step_is_one_step_of_the_trainer(name, mixed):
     spec = get_spec(name)
     images = np.random.default_rng(0).uniform(-1, 1, (BATCH, *spec.image_shape)).astype("float32")
@@ -88,6 +89,7 @@ def test_one_fit_step_is_one_step_of_the_trainer(name, mixed):
     assert logged["loss"] == pytest.approx(expected["d_loss"] + expected["g_loss"], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_gan_built_from_two_models_fits_batches_of_any_size():
     # As keras.io's GAN: GAN(generator, discriminator), then fit() takes its batches from the
     # data. 16 images, then a smaller last batch of 5: each update averages over its own batch,
@@ -132,6 +134,7 @@ def all_values(gan: GAN) -> list[np.ndarray]:
                                          (gan.g_optimizer, gan.d_optimizer))]
 
 
+@pytest.mark.slow
 def test_steps_per_execution_and_saving(tmp_path):
     plain, dataset = fast_gan()
     plain.fit(dataset, epochs=2, verbose=0)
@@ -175,6 +178,7 @@ class At(keras.callbacks.Callback):
             self.action(self.model)
 
 
+@pytest.mark.slow
 def test_non_finite_step_stops_fit_before_the_epoch_is_saved(tmp_path):
     gan, dataset = fast_gan()
     backup = tmp_path / "backup"
@@ -190,6 +194,7 @@ def test_non_finite_step_stops_fit_before_the_epoch_is_saved(tmp_path):
     assert backup_epoch(backup) == 1  # epoch 1's backup, not the diverged epoch 2
 
 
+@pytest.mark.slow
 def test_keyboard_interrupt_keeps_the_backup_and_fit_resumes(tmp_path, capsys):
     gan, dataset = fast_gan()
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
@@ -207,6 +212,7 @@ def test_keyboard_interrupt_keeps_the_backup_and_fit_resumes(tmp_path, capsys):
     assert int(fresh.g_optimizer.iterations.numpy()) == 12
 
 
+@pytest.mark.slow
 def test_time_limit_ends_fit_at_an_epoch_end():
     gan, dataset = fast_gan()
     limit = TimeLimit(minutes=1e-6)  # past already after the first epoch
@@ -230,6 +236,7 @@ def finished(proc: subprocess.Popen, out) -> dict:
         return json.load(f)
 
 
+@pytest.mark.slow
 def test_fit_killed_mid_epoch_continues_from_its_backup(tmp_path):
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     reference = child(straight, 4)

@@ -51,6 +51,7 @@ def build(freeze_before_combined: bool):
     return generator, discriminator, gan
 
 
+@pytest.mark.slow
 def test_book_order_leaves_the_discriminator_untrained(batch):
     real, z, ones, zeros = batch
     generator, discriminator, gan = build(freeze_before_combined=True)
@@ -107,6 +108,7 @@ def test_trainable_set_is_read_when_the_train_function_is_built_not_at_compile(b
     assert changed(discriminator, before), "the built train function should still update D"
 
 
+@pytest.mark.slow
 def test_setting_the_flag_before_each_step_trains_each_network_in_its_own_step(batch):
     real, z, ones, zeros = batch
     generator, discriminator, gan = build(freeze_before_combined=False)

@@ -83,6 +83,7 @@ def test_rates_drop_tenfold_after_each_decay_epoch(tmp_path, decaying_model, rat
     assert not wrong, "learning rates off the schedule:\n" + "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_a_resumed_run_goes_on_with_the_decayed_rate(tmp_path, decaying_model, rates):
     out = str(tmp_path / "run")
     train(config(decaying_model, 1), out, progress=False)

@@ -170,6 +170,7 @@ EVERYTHING = GANObjective(loss="wasserstein", gradient_penalty=10.0, critic_step
                           spectral_norm=True)
 
 
+@pytest.mark.slow
 def test_critic_steps_make_n_d_updates_per_g_update():
     g, d, opts = tiny_models(EVERYTHING)
     step = GANTrainStep(g, d, *opts, latent_dim=LATENT, seed=5, objective=EVERYTHING)
@@ -203,6 +204,7 @@ def step_draws_at(step, index):
     GANObjective(loss="hinge", spectral_norm=True, critic_steps=2),
     EVERYTHING,
 ], ids=["default", "smoothing-r1", "hinge-sn", "wgan-gp-r1-sn"])
+@pytest.mark.slow
 def test_one_fit_step_is_one_step_of_the_loop(objective):
     g, d, opts = tiny_models(objective)
     before = [v.numpy().copy() for v in d.weights]
@@ -228,6 +230,7 @@ def test_one_fit_step_is_one_step_of_the_loop(objective):
     assert restored.objective == objective
 
 
+@pytest.mark.slow
 def test_penalties_change_the_update():
     """Each option really reaches the update: it moves D differently from the default."""
     def d_after(objective):

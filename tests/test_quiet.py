@@ -152,6 +152,7 @@ print(load_digits().images.shape, os.environ["TF_CPP_MIN_LOG_LEVEL"])
 """
 
 
+@pytest.mark.slow
 def test_command_line_import_skips_keras_extras_and_prints_no_start_up_line():
     proc = python(CHECK)  # the real TensorFlow, at a learner's default log level
     stderr = proc.stderr.decode()

@@ -23,6 +23,7 @@ from dcgan_helpers.train_step import GANTrainStep
 from test_training import small
 
 
+@pytest.mark.slow
 def test_a_locked_folder_is_refused_naming_the_pid_and_released_after(tmp_path):
     out = str(tmp_path / "run")
     with RunFolder(out).locked():
@@ -35,6 +36,7 @@ def test_a_locked_folder_is_refused_naming_the_pid_and_released_after(tmp_path):
     assert os.path.isfile(os.path.join(out, "run.json")) and not os.path.exists(os.path.join(out, "train.lock"))
 
 
+@pytest.mark.slow
 def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path, caplog):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -62,6 +64,7 @@ def interrupt_at(monkeypatch, step: int) -> None:
     monkeypatch.setattr(GANTrainStep, "run", run)
 
 
+@pytest.mark.slow
 def test_notebook_interrupt_saves_a_resumable_state_then_raises_keyboard_interrupt(tmp_path, monkeypatch):
     out = str(tmp_path / "run")
     interrupt_at(monkeypatch, 6)  # epoch 2, step 2 of 4
@@ -81,6 +84,7 @@ def test_notebook_interrupt_saves_a_resumable_state_then_raises_keyboard_interru
     assert [str(r["step"]) for r in result.rows] == ["4", "8", "12"]
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_checkpointing_is_one_error_and_leaves_no_temp_folder(tmp_path, monkeypatch):
     out = str(tmp_path / "run")
     train(small(epochs=1), out, progress=False)
@@ -122,6 +126,7 @@ def test_resume_of_a_folder_without_run_is_a_new_run_and_busy_folders_are_not_cl
     assert (out / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_official_files_are_known_and_recorded(mnist_test_split_dir, tmp_path):
     mnist_dir = mnist_test_split_dir  # the official test split, whatever $DCGAN_DATA_DIR holds
     loaded = load_dataset("mnist", mnist_dir, limit=10)

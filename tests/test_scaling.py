@@ -27,6 +27,7 @@ def gaps(model: str, *flags: str) -> dict:
     return {k: float(v) for k, v in values.items()}
 
 
+@pytest.mark.slow
 def test_mirrored_two_replicas_equals_single_device_step():
     result = gaps("fast")
     assert result["replicas"] == 2
@@ -62,6 +63,7 @@ def one_step(jit: bool = False, mixed: bool = False):
     return metrics, [np.asarray(w.numpy(), np.float32) for w in g.weights + d.weights], g, after - before
 
 
+@pytest.mark.slow
 def test_xla_step_equals_plain_step():
     m_plain, w_plain, _, _ = one_step()
     m_xla, w_xla, _, _ = one_step(jit=True)
@@ -70,6 +72,7 @@ def test_xla_step_equals_plain_step():
     assert max(np.abs(a - b).max() for a, b in zip(w_plain, w_xla)) < 1e-5
 
 
+@pytest.mark.slow
 def test_mixed_precision_step_is_close_to_float32():
     m32, _, _, update32 = one_step()
     m16, _, g, update16 = one_step(mixed=True)
@@ -88,6 +91,7 @@ def test_mixed_precision_step_is_close_to_float32():
     assert np.count_nonzero(update16[moved]) > 0.99 * moved.sum()
 
 
+@pytest.mark.slow
 def test_train_with_xla_and_mixed_precision(tmp_path):
     cfg = TrainConfig(model="fast", dataset="digits", limit=64, epochs=1, batch_size=16, seed=3,
                       mixed_precision=True)
@@ -100,6 +104,7 @@ def test_train_with_xla_and_mixed_precision(tmp_path):
     assert resumed.steps_done == 8
 
 
+@pytest.mark.slow
 def test_mirrored_fit_equals_single_device_trainer_step():
     # keras_gan.GAN built and compiled in the strategy's scope: Keras' fit() runs the step on
     # each replica; the update is the single-device trainer's (moving average included)
@@ -108,6 +113,7 @@ def test_mirrored_fit_equals_single_device_trainer_step():
     assert result["loss_gap"] < 1e-5 and result["weight_gap"] < 1e-5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("driver", [(), ("--fit",)], ids=["trainer", "fit"])
 def test_a_smaller_last_batch_split_unevenly_over_two_replicas_makes_the_single_device_update(driver):
     # 8 images, then 3 (2 on one replica, 1 on the other): each step's losses are averaged

@@ -19,6 +19,7 @@ def small(**kw):
     return TrainConfig(**base)
 
 
+@pytest.mark.slow
 def test_callback_writes_scalars_and_images_matching_the_log(tmp_path):
     out, logs = str(tmp_path / "run"), str(tmp_path / "run" / "tensorboard")
     train(small(), out, callbacks=[TensorBoardCallback(logs)], progress=False)
@@ -39,6 +40,7 @@ def test_callback_writes_scalars_and_images_matching_the_log(tmp_path):
     assert set(read_scalars(logs, tags=["loss/generator"])) == {"loss/generator"}
 
 
+@pytest.mark.slow
 def test_global_step_axis_and_resume(tmp_path):
     out, logs = str(tmp_path / "run"), str(tmp_path / "tb")
     train(small(epochs=2), out, callbacks=[TensorBoardCallback(logs, x="step", images=False)],

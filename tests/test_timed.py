@@ -15,6 +15,7 @@ def setting(mnist_dir):
     return data.train[:256], Evaluator(data.reference[:200], data.train[:256])
 
 
+@pytest.mark.slow
 def test_scores_at_intervals_until_the_budget_runs_out(setting):
     images, evaluator = setting
     seen = []
@@ -44,6 +45,7 @@ def test_stops_at_the_first_point_reaching_the_score(setting):
     assert run.first_reaching(1.0) is run.points[0] and run.first_reaching(10.01) is None
 
 
+@pytest.mark.slow
 def test_a_model_with_another_image_size_is_fed_and_scored(setting):
     images, evaluator = setting  # paper64 makes 64x64 images from 28x28 MNIST padded to fit
     run = train_for_time(TrainConfig(model="paper64", batch_size=4, seed=0), images, evaluator,
@@ -57,6 +59,7 @@ def test_rejects_a_budget_that_is_not_positive(setting):
         train_for_time(TrainConfig(model="fast"), images, evaluator, 0, 1)
 
 
+@pytest.mark.slow
 def test_trains_a_spec_that_is_not_in_the_registry(setting):
     import dataclasses
 

@@ -20,6 +20,7 @@ def small(**kw) -> TrainConfig:
     return TrainConfig(**base)
 
 
+@pytest.mark.slow
 def test_run_writes_everything_and_resumes(tmp_path):
     out = str(tmp_path / "run")
     result = train(small(epochs=2), out, progress=False)
@@ -41,6 +42,7 @@ def test_run_writes_everything_and_resumes(tmp_path):
     assert float(rows[2]["seconds"]) > float(rows[1]["seconds"])
 
 
+@pytest.mark.slow
 def test_resume_redoes_epochs_after_the_last_checkpoint(tmp_path):
     out = str(tmp_path / "run")
     train(small(epochs=3, checkpoint_every=2), out, progress=False)  # checkpoints at epochs 2 and 3
@@ -58,6 +60,7 @@ def test_resume_redoes_epochs_after_the_last_checkpoint(tmp_path):
     assert result.steps_done == 12 and rows[-1]["step"] == "12"
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_overwritten(tmp_path):
     out = str(tmp_path / "run")
     train(small(epochs=1), out, progress=False)
@@ -81,6 +84,7 @@ def test_bad_arguments_write_nothing(tmp_path):
         train(small(), str(tmp_path / "afile"), progress=False)
 
 
+@pytest.mark.slow
 def test_resume_with_another_architecture_names_both(tmp_path):
     out = str(tmp_path / "run")
     train(small(epochs=1), out, progress=False)
@@ -90,6 +94,7 @@ def test_resume_with_another_architecture_names_both(tmp_path):
         train(small(latent_dim=64, epochs=2), out, resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     out = str(tmp_path / "run")
     train(small(epochs=1), out, progress=False)
@@ -102,6 +107,7 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
         train(small(epochs=2, latent_dim=None), out, resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_the_step(tmp_path, monkeypatch):
     out = str(tmp_path / "run")
     train(small(epochs=1), out, progress=False)
@@ -122,6 +128,7 @@ def test_non_finite_loss_stops_with_the_step(tmp_path, monkeypatch):
     assert after == before  # the last good checkpoint is intact, nothing newer was written
 
 
+@pytest.mark.slow
 def test_same_seed_same_first_grid(tmp_path):
     a = train(small(epochs=1, seed=11), str(tmp_path / "a"), progress=False)
     b = train(small(epochs=1, seed=11), str(tmp_path / "b"), progress=False)
@@ -131,6 +138,7 @@ def test_same_seed_same_first_grid(tmp_path):
     assert TrainConfig.from_json_file(os.path.join(a.run_dir, "run.json")).seed == 11
 
 
+@pytest.mark.slow
 def test_paper64_trains_on_padded_mnist(tmp_path, mnist_dir):
     cfg = TrainConfig(model="paper64", dataset="mnist", data_dir=mnist_dir, limit=8, epochs=1,
                       batch_size=8, seed=0)
