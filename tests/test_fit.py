@@ -5,12 +5,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from waiting import DEADLINE, wait_until
 
 from dcgan_helpers.config import TrainConfig
 from dcgan_helpers.datasets import load_images
@@ -230,7 +230,7 @@ def child(out, epochs: int, *extra: str) -> subprocess.Popen:
 
 
 def finished(proc: subprocess.Popen, out) -> dict:
-    _, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=DEADLINE)
     assert proc.returncode == 0, err[-3000:]
     with open(os.path.join(out, "result.json")) as f:
         return json.load(f)
@@ -241,11 +241,7 @@ def test_fit_killed_mid_epoch_continues_from_its_backup(tmp_path):
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     reference = child(straight, 4)
     proc = child(killed, 4, "--hang-at", "3", "2")  # killed with 2 steps of epoch 3 done
-    deadline = time.monotonic() + 240
-    while not (killed / "hanging").exists():
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        assert time.monotonic() < deadline, "the run never reached epoch 3"
-        time.sleep(0.2)
+    wait_until(lambda: (killed / "hanging").exists(), "the run reaching epoch 3", process=proc)
     assert (killed / "hanging").read_text().strip() == "10"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
