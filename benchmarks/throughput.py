@@ -109,7 +109,7 @@ def fit_loop(spec, images_uint8: np.ndarray, batch_size: int, lr: float, beta1: 
              steps_per_execution: int = 1, labels: np.ndarray | None = None):
     """keras_gan.GAN.fit() on the same pipeline and models: one fit() call per timed block."""
     generator, discriminator, g_opt, d_opt = trainer_parts(spec, lr, beta1)
-    gan = GAN(generator, discriminator, batch_size=batch_size, latent_dim=spec.latent_dim,
+    gan = GAN(generator, discriminator, latent_dim=spec.latent_dim,
               noise=spec.noise, from_logits=spec.from_logits)
     gan.compile(g_optimizer=g_opt, d_optimizer=d_opt, steps_per_execution=steps_per_execution)
     dataset = make_dataset(images_uint8, batch_size, spec.image_shape, seed=0, labels=labels).repeat()
