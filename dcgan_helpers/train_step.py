@@ -218,17 +218,20 @@ class GANTrainStep:
     def _replica_share(self, batch) -> dict[str, tf.Tensor]:
         """This replica's update: its slice of the global batch's random draws, then the math."""
         images, _ = split_batch(batch)
-        local = tf.shape(images, out_type=tf.int64)[0]
-        offset, total = tf.constant(0, tf.int64), local
-        if self.strategy.num_replicas_in_sync > 1:
+        if self.strategy.num_replicas_in_sync == 1:
+            # The batch's own size; a static one (the usual case) keeps the graph's shapes static.
+            total = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
+            noise, draws = self.step_noise(total), self.step_draws(total)
+        else:
             # Replicas may hold unequal shares (a last, smaller batch): gather every share's
             # size, so each takes its own rows of the one global batch of noise.
+            local = tf.shape(images, out_type=tf.int64)[0]
             ctx = tf.distribute.get_replica_context()
             sizes = ctx.all_gather(tf.reshape(local, [1]), axis=0)
             offset = tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
             total = tf.reduce_sum(sizes)
-        noise = self.step_noise(total)[offset:offset + local]
-        draws = {name: value[:, offset:offset + local] for name, value in self.step_draws(total).items()}
+            noise = self.step_noise(total)[offset:offset + local]
+            draws = {name: value[:, offset:offset + local] for name, value in self.step_draws(total).items()}
         if not draws:
             return self._math(batch, noise, total)  # the tutorial's update: its graph unchanged
         return self._math(batch, noise, total, draws)
