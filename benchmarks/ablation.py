@@ -69,12 +69,10 @@ def _class_clusters(k: int) -> ModelSpec:
         build_discriminator=functools.partial(fast.build_discriminator, num_clusters=k))
 
 
-def _narrow(minibatch_std: bool) -> ModelSpec:
-    """Notebook 08's stages 2 and 3: the unconditional narrow networks, no moving average."""
-    return dataclasses.replace(
-        get_spec("fast_unconditional"), name="narrow_minibatch_std" if minibatch_std else "narrow",
-        ema_decay=0.0, build_discriminator=lambda image_shape=(28, 28, 1): fast.build_discriminator(
-            image_shape, num_clusters=0, minibatch_std=minibatch_std))
+def _narrow_minibatch_std() -> ModelSpec:
+    """Notebook 08's stage 3: the `small` model (stage 2) with the minibatch standard deviation."""
+    return dataclasses.replace(get_spec("small"), name="narrow_minibatch_std",
+                               build_discriminator=get_spec("fast_unconditional").build_discriminator)
 
 
 # Each variant: (spec, the registry model whose published settings it trains with).
@@ -91,8 +89,8 @@ VARIANTS = {
     "fast_unconditional": (lambda: get_spec("fast_unconditional"), "fast_unconditional"),
     "fast_conditional": (lambda: get_spec("fast_conditional"), "fast_conditional"),  # true labels
     "fast_class_clusters": (lambda: get_spec("fast_class_clusters"), "fast_class_clusters"),
-    "narrow": (lambda: _narrow(False), "fast_unconditional"),
-    "narrow_minibatch_std": (lambda: _narrow(True), "fast_unconditional"),
+    "narrow": (lambda: get_spec("small"), "small"),  # notebook 08's stage 2: the `small` model
+    "narrow_minibatch_std": (_narrow_minibatch_std, "small"),
 }
 
 

@@ -9,7 +9,7 @@ datasets) and `distribute.make_strategy`; tests/test_names.py checks they agree.
 from __future__ import annotations
 
 MODEL_NAMES = ("fast", "fast_class_clusters", "fast_conditional", "fast_unconditional",
-               "gans_in_action", "lab", "paper64", "paper64_quarter", "tutorial", "vanilla")
+               "gans_in_action", "lab", "paper64", "paper64_quarter", "small", "tutorial", "vanilla")
 
 # Read into memory by `datasets.load_dataset`, and streamed from a converted file (CelebA).
 IN_MEMORY_DATASETS = ("digits", "fashion_mnist", "folder", "mnist")

@@ -47,7 +47,9 @@ class TimedRun:
     """A recipe's curve of quality against time, its last samples and its generator.
 
     `sampler` is what the samples come from (the moving average when the recipe keeps
-    one); `generator` is the trained generator itself (the same model without an average).
+    one); `generator` and `discriminator` are the trained networks themselves. `history`
+    holds every update's metrics (d_loss, g_loss, d_real, d_fake) and the training seconds
+    it ended at, for curves of how the two networks move against each other.
     """
 
     config: TrainConfig
@@ -56,6 +58,13 @@ class TimedRun:
     sampler: keras.Model | None = None
     diverged_at: float | None = None
     generator: keras.Model | None = None
+    discriminator: keras.Model | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, seconds: float, metrics: dict[str, float]) -> None:
+        """Append one update's metrics and the training seconds it ended at to `history`."""
+        for name, value in {"seconds": seconds, **metrics}.items():
+            self.history.setdefault(name, []).append(float(value))
 
     def first_reaching(self, score: float) -> QualityPoint | None:
         """The first point whose classifier score is at least `score`, else None."""
@@ -99,7 +108,8 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                             cluster_images=lambda: cluster_sample(images, None, cfg.image_shape),
                             labels=labels)
     setup_seconds = time.perf_counter() - started
-    result = TimedRun(cfg, sampler=step.sampler, generator=step.generator)
+    result = TimedRun(cfg, sampler=step.sampler, generator=step.generator,
+                      discriminator=step.discriminator)
 
     def score(clock: float) -> QualityPoint:
         samples = generate(step.sampler, num_samples, spec.noise, seed=sample_seed)
@@ -126,6 +136,7 @@ def train_for_time(config: TrainConfig, images: np.ndarray, evaluator: Evaluator
                 step.trace(dataset.element_spec)
             for metrics, took in step.run_batches(dataset):
                 clock.tick(took)
+                result.record(clock.seconds, metrics)
                 if not all_finite(metrics):
                     result.diverged_at = clock.seconds
                     return result

@@ -59,6 +59,14 @@ MODELS["fast_unconditional"] = dataclasses.replace(
     build_discriminator=fast.build_unconditional_discriminator)
 
 
+# The fast recipe's narrow networks with none of its tricks (no minibatch feature, clusters or
+# moving average): a plain small DCGAN, cheap enough to train many times over (notebook 09).
+MODELS["small"] = dataclasses.replace(
+    MODELS["fast_unconditional"], name="small",
+    source="the fast recipe's narrow networks without its tricks (notebook 09)",
+    build_discriminator=fast.build_small_discriminator, ema_decay=0.0)
+
+
 # The fast recipe conditioned on the true labels instead of clusters: a class-conditional GAN,
 # the ceiling the clusters approach; it needs labelled images and can draw a chosen digit.
 MODELS["fast_conditional"] = dataclasses.replace(

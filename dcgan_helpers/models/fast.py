@@ -122,6 +122,11 @@ def build_unconditional_discriminator(image_shape: tuple[int, int, int] = (28, 2
     return build_discriminator(image_shape, num_clusters=0)
 
 
+def build_small_discriminator(image_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
+    """The narrow discriminator alone: no minibatch feature, no projection (the `small` model)."""
+    return build_discriminator(image_shape, num_clusters=0, minibatch_std=False)
+
+
 NUM_CLASSES = 10  # MNIST's (and Fashion-MNIST's) labels, for the class-conditional twin
 
 
