@@ -30,7 +30,8 @@ import_tensorflow()  # without its C++ start-up lines
 from dcgan_helpers.config import TrainConfig  # noqa: E402
 from dcgan_helpers.evaluation.data import load_evaluation_data  # noqa: E402
 from dcgan_helpers.evaluation.metrics import Evaluator  # noqa: E402
-from dcgan_helpers.remedies import BASES, REMEDIES, compare, format_rows, summarize  # noqa: E402
+from dcgan_helpers.images import save_grid  # noqa: E402
+from dcgan_helpers.remedies import BASES, REMEDIES, compare, format_rows, sample_rows, summarize  # noqa: E402
 
 
 def main() -> None:
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", type=float, default=45.0, help="training seconds per run (default 45)")
     parser.add_argument("--json", help="also write every run's figures as JSON")
+    parser.add_argument("--samples", help="also save a PNG grid: a row of 12 last samples per remedy (first seed)")
     args = parser.parse_args()
 
     data = load_evaluation_data(args.data_dir, dataset=args.dataset)
@@ -67,6 +69,9 @@ def main() -> None:
                    evaluator, args.budget, on_run=show)
     print(f"\n{format_rows(summarize(runs))}")
     print(f"({(time.perf_counter() - started) / 60:.1f} minutes in all, scoring included)")
+    if args.samples:
+        names, grid = sample_rows(runs)
+        print(f"samples (rows, top to bottom: {', '.join(names)}): {save_grid(grid, args.samples, cols=12)}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"remedy": r.remedy, "seed": r.seed, "diverged_at": r.run.diverged_at,

@@ -139,6 +139,19 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def sample_rows(runs: list[RemedyRun], per_remedy: int = 12) -> tuple[list[str], np.ndarray]:
+    """The remedies in order and, for each, the first `per_remedy` last samples of its first
+    seed's run, stacked row by row (a diverged run gives a blank row): one grid to judge."""
+    names = list(dict.fromkeys(r.remedy for r in runs))
+    rows = []
+    for name in names:
+        run = next(r for r in runs if r.remedy == name).run
+        samples = run.samples[:per_remedy] if run.samples is not None and run.diverged_at is None else None
+        rows.append(samples if samples is not None and len(samples) == per_remedy else
+                    np.full((per_remedy, *run.config.image_shape), -1.0, "float32"))
+    return names, np.concatenate(rows)
+
+
 def format_rows(rows: list[RemedyRow]) -> str:
     """The rows as a plain-text table (score: median and range over seeds)."""
     lines = [f"{'remedy':<17}{'seeds':>6}{'score (range)':>20}{'Fréchet':>9}{'top share':>10}"

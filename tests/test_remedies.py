@@ -11,7 +11,7 @@ from dcgan_helpers.config import TrainConfig
 from dcgan_helpers.evaluation.data import load_evaluation_data
 from dcgan_helpers.evaluation.metrics import Evaluator
 from dcgan_helpers.remedies import (BASES, COLLAPSED_SHARE, REMEDIES, RemedyRun, compare, configure,
-                                    format_rows, summarize)
+                                    format_rows, sample_rows, summarize)
 from dcgan_helpers.timed import QualityPoint, TimedRun
 
 
@@ -81,3 +81,6 @@ def test_compare_trains_every_remedy_with_every_seed_for_the_budget(mnist_dir):
     wgan = [r for r in runs if r.remedy == "WGAN-GP"]
     assert all(r.run.config.critic_steps == 5 for r in wgan)
     assert len(summarize(runs)) == 3
+    names, grid = sample_rows(runs, per_remedy=4)  # one row of each remedy's first seed
+    assert names == list(chosen) and grid.shape == (12, 28, 28, 1)
+    np.testing.assert_array_equal(grid[4:8], runs[1].run.samples[:4])
