@@ -76,7 +76,7 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump([{"remedy": r.remedy, "seed": r.seed, "diverged_at": r.run.diverged_at,
                         "updates": len(r.run.history.get("seconds", [])),
-                        "seconds_per_update": r.seconds_per_update,
+                        "seconds_per_update": r.run.seconds_per_update,
                         "points": [vars(p) for p in r.run.points]} for r in runs], f, indent=1)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .config import TrainConfig
-from .timed import TimedRun, train_for_time
+from .timed import QualityPoint, TimedRun, train_for_time
 
 if TYPE_CHECKING:
     from .evaluation.metrics import Evaluator
@@ -60,16 +60,9 @@ class RemedyRun:
         return self.run.diverged_at is not None
 
     @property
-    def last(self):
+    def last(self) -> QualityPoint | None:
         """The figures at the end of the budget (None for a run that diverged)."""
         return None if self.diverged or not self.run.points else self.run.points[-1]
-
-    @property
-    def seconds_per_update(self) -> float:
-        """Training seconds per generator update (its critic steps included), set-up excluded:
-        the time from the end of the first update to the end of the last, over the updates between."""
-        seconds = self.run.history.get("seconds", [])
-        return (seconds[-1] - seconds[0]) / (len(seconds) - 1) if len(seconds) > 1 else float("nan")
 
 
 def configure(base: TrainConfig, settings: dict, seed: int) -> TrainConfig:
@@ -117,8 +110,8 @@ class RemedyRow:
 
 def summarize(runs: list[RemedyRun]) -> list[RemedyRow]:
     """One row per remedy, in the order they were run; `cost` relative to the first remedy."""
-    names = list(dict.fromkeys(r.remedy for r in runs))
-    per_update = {n: statistics.median(r.seconds_per_update for r in runs if r.remedy == n) for n in names}
+    names = _remedy_names(runs)
+    per_update = {n: statistics.median(r.run.seconds_per_update for r in runs if r.remedy == n) for n in names}
     rows = []
     for name in names:
         mine = [r for r in runs if r.remedy == name]
@@ -135,6 +128,11 @@ def summarize(runs: list[RemedyRun]) -> list[RemedyRow]:
     return rows
 
 
+def _remedy_names(runs: list[RemedyRun]) -> list[str]:
+    """The remedies of `runs`, once each, in the order they were first run."""
+    return list(dict.fromkeys(r.remedy for r in runs))
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -142,7 +140,7 @@ def _median(values: list[float]) -> float:
 def sample_rows(runs: list[RemedyRun], per_remedy: int = 12) -> tuple[list[str], np.ndarray]:
     """The remedies in order and, for each, the first `per_remedy` last samples of its first
     seed's run, stacked row by row (a diverged run gives a blank row): one grid to judge."""
-    names = list(dict.fromkeys(r.remedy for r in runs))
+    names = _remedy_names(runs)
     rows = []
     for name in names:
         run = next(r for r in runs if r.remedy == name).run

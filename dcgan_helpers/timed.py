@@ -71,6 +71,13 @@ class TimedRun:
         return next((p for p in self.points if p.classifier_score >= score), None)
 
     @property
+    def seconds_per_update(self) -> float:
+        """Training seconds per generator update (its critic steps included), set-up excluded:
+        the time from the end of the first update to the end of the last, over the updates between."""
+        seconds = self.history.get("seconds", [])
+        return (seconds[-1] - seconds[0]) / (len(seconds) - 1) if len(seconds) > 1 else float("nan")
+
+    @property
     def images_per_second(self) -> float:
         last = self.points[-1] if self.points else None
         if not last or not last.seconds:
