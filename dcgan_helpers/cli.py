@@ -1,4 +1,4 @@
-"""The command line: `python -m dcgan_helpers {train,generate,gif,evaluate} ...`.
+"""The command line: `python -m dcgan_helpers {train,generate,gif,evaluate,restamp} ...`.
 
 Heavy imports (TensorFlow) happen only after the arguments are parsed, so `--help`
 is instant, and user mistakes print one line starting with "error:" (exit code 2).
@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 
+from . import notebook_links
 from .evaluation import command as evaluate_command
 from .names import DATASET_NAMES, LOSS_NAMES, MODEL_NAMES, PRESET_NAMES, STRATEGY_NAMES
 from .quiet import import_tensorflow
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", help="GIF file (default: RUN/training.gif)")
     a.add_argument("--fps", type=float, default=4.0, help="frames per second (default 4)")
     evaluate_command.add_parser(sub)
+    notebook_links.add_parser(sub)
     return parser
 
 
@@ -143,15 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("absl").setLevel(logging.WARNING)
-    # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them), and sooner
-    import_tensorflow(without_keras_extras=True)
+    if args.command != "restamp":  # the one command that needs no TensorFlow
+        # without its C++ start-up lines (TF_CPP_MIN_LOG_LEVEL=0 shows them), and sooner
+        import_tensorflow(without_keras_extras=True)
     from .atomic import describe_os_error
     from .errors import UserError
     from .interrupts import TrainingInterrupted
 
     try:
         return {"train": _train, "generate": _generate, "gif": _gif,
-                "evaluate": evaluate_command.run}[args.command](args)
+                "evaluate": evaluate_command.run, "restamp": notebook_links.run}[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
