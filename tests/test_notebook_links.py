@@ -141,7 +141,7 @@ def test_colab_path_installs_the_helpers_from_git_and_runs_a_notebook(tmp_path, 
     folder.mkdir()
     name = "01_vanilla_gan.ipynb"
     nb = notebook_links.stamped(load(os.path.join(REPO, "notebooks", name)), URL, "notebooks/" + name,
-                                install_url="file://" + REPO)
+                                install_url="file://localhost" + REPO)  # pip 23 wants a host
     (folder / name).write_text(notebook_links.dumps(nb), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(DCGAN_QUICK="1", DCGAN_DATA_DIR=mnist_dir, DCGAN_RUNS_DIR=str(tmp_path / "runs"),
