@@ -123,14 +123,26 @@ print(nb.cells[-1].outputs[-1]["text"], end="")
 """
 
 
+def repository_snapshot(folder) -> str:
+    """A git repository at `folder` holding this checkout's files as they are now (what the
+    .gitignore leaves out, left out), for pip to install from as it would from GitHub."""
+    if shutil.which("git") is None:
+        pytest.fail("the Colab path installs the helpers with git: install git (apt-get install git)")
+    shutil.copytree(REPO, folder, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "*.egg-info", "runs", "build", ".ipynb_checkpoints", ".pytest_cache"))
+    for command in (["init", "-q"], ["add", "-A"],
+                    ["-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", *command], cwd=folder, check=True, capture_output=True, timeout=120)
+    return str(folder)
+
+
 @pytest.mark.slow
 def test_colab_path_installs_the_helpers_from_git_and_runs_a_notebook(tmp_path, mnist_dir):
     """What Colab does, in a fresh virtual environment: no checkout beside the notebook,
     TensorFlow and a Jupyter kernel already there (as on Colab), the helpers not. The set-up
-    cell installs `dcgan-helpers[notebooks]` from a git URL of this repository (a file:// one:
-    its committed HEAD), and notebook 01 then runs in quick mode through them."""
-    if not os.path.isdir(os.path.join(REPO, ".git")) or shutil.which("git") is None:
-        pytest.fail("the Colab path installs from git: run the tests from a git clone, with git installed")
+    cell installs `dcgan-helpers[notebooks]` from a git URL of this repository (a file:// one,
+    of a snapshot of this checkout), and notebook 01 then runs in quick mode through them."""
+    source = repository_snapshot(tmp_path / "repository")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = str(env_dir / "bin" / "python")
@@ -141,7 +153,7 @@ def test_colab_path_installs_the_helpers_from_git_and_runs_a_notebook(tmp_path, 
     folder.mkdir()
     name = "01_vanilla_gan.ipynb"
     nb = notebook_links.stamped(load(os.path.join(REPO, "notebooks", name)), URL, "notebooks/" + name,
-                                install_url="file://localhost" + REPO)  # pip 23 wants a host
+                                install_url="file://localhost" + source)  # pip 23 wants a host
     (folder / name).write_text(notebook_links.dumps(nb), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(DCGAN_QUICK="1", DCGAN_DATA_DIR=mnist_dir, DCGAN_RUNS_DIR=str(tmp_path / "runs"),
