@@ -102,12 +102,12 @@ def restamp(root: str, check: bool = False) -> list[str]:
     for path in sorted(glob.glob(os.path.join(root, "notebooks", "[0-9][0-9]_*.ipynb"))):
         relative = os.path.relpath(path, root).replace(os.sep, "/")
         with open(path, encoding="utf-8") as f:
-            before = f.read()
-        after = dumps(stamped(json.loads(before), url, relative))
-        if json.loads(after) != json.loads(before):
+            notebook = json.load(f)
+        after = stamped(notebook, url, relative)
+        if after != notebook:
             changed.append(relative)
             if not check:
-                write_text(path, after)
+                write_text(path, dumps(after))
     return changed
 
 
